@@ -1,0 +1,205 @@
+//! The flat WebAssembly ABI: primitive value types and lists of them.
+//!
+//! Every host-function parameter lowers to a short sequence of wasm values
+//! (`&[u8]` is `(ptr, len)`, `u64` is one `i64`, a user record may be three).
+//! A method's whole signature is the concatenation of those sequences, and
+//! engines want it as one flat list of typed arguments.
+//!
+//! Types describe their own shape with [`Abi`], written as a flat tuple
+//! (`(u32, u32)`) or a single primitive (`u32`). Internally the shape is a
+//! type-level list ([`AbiList`]: `(A, (B, ()))`) because lists can be
+//! concatenated and split generically ([`Concat`]); backends turn a list of a
+//! known length back into an engine's typed function.
+
+/// A WebAssembly value type that crosses the host boundary as is.
+///
+/// Implemented for `i32`, `u32` (wasm `i32`), `i64`, `u64` (wasm `i64`),
+/// `f32` and `f64`. Backends require each element of a flattened signature to
+/// be one of these.
+pub trait WasmPrim: Copy + Send + Sync + 'static + sealed::Sealed {
+    /// The wasm value type this primitive travels as.
+    const TYPE: WasmType;
+}
+
+/// The four WebAssembly number types.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WasmType {
+    /// 32-bit integer.
+    I32,
+    /// 64-bit integer.
+    I64,
+    /// 32-bit float.
+    F32,
+    /// 64-bit float.
+    F64,
+}
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+macro_rules! wasm_prims {
+    ($($t:ty => $w:ident),*) => {$(
+        impl sealed::Sealed for $t {}
+        impl WasmPrim for $t {
+            const TYPE: WasmType = WasmType::$w;
+        }
+    )*};
+}
+wasm_prims!(i32 => I32, u32 => I32, i64 => I64, u64 => I64, f32 => F32, f64 => F64);
+
+/// A type-level list of wasm primitives: `()` or `(Head, Tail)`.
+pub trait AbiList: Sized + 'static {
+    /// Number of wasm values in the list.
+    const LEN: usize;
+}
+
+impl AbiList for () {
+    const LEN: usize = 0;
+}
+
+impl<H: WasmPrim, T: AbiList> AbiList for (H, T) {
+    const LEN: usize = 1 + T::LEN;
+}
+
+/// Concatenation of two [`AbiList`]s, and the inverse split.
+pub trait Concat<Rhs: AbiList>: AbiList {
+    /// `Self` followed by `Rhs`.
+    type Output: AbiList;
+    /// Splits a concatenated list back into its two parts.
+    fn split(list: Self::Output) -> (Self, Rhs);
+}
+
+impl<Rhs: AbiList> Concat<Rhs> for () {
+    type Output = Rhs;
+    #[inline(always)]
+    fn split(list: Rhs) -> ((), Rhs) {
+        ((), list)
+    }
+}
+
+impl<H: WasmPrim, T: Concat<Rhs>, Rhs: AbiList> Concat<Rhs> for (H, T) {
+    type Output = (H, T::Output);
+    #[inline(always)]
+    fn split((head, rest): Self::Output) -> (Self, Rhs) {
+        let (tail, rhs) = T::split(rest);
+        ((head, tail), rhs)
+    }
+}
+
+/// The shape of a value on the wasm side, written the friendly way: a single
+/// primitive (`u32`) or a flat tuple of primitives (`(u32, u32)`, up to 8).
+///
+/// ```
+/// use funk_core::abi::{Abi, AbiList};
+/// assert_eq!(<(u32, u64) as Abi>::List::LEN, 2);
+/// assert_eq!(<f32 as Abi>::List::LEN, 1);
+/// ```
+pub trait Abi: Sized {
+    /// The same shape as a type-level list.
+    type List: AbiList;
+    /// Converts from the list form.
+    fn from_list(list: Self::List) -> Self;
+    /// Converts into the list form.
+    fn into_list(self) -> Self::List;
+}
+
+impl Abi for () {
+    type List = ();
+    #[inline(always)]
+    fn from_list(_: ()) {}
+    #[inline(always)]
+    fn into_list(self) {}
+}
+
+macro_rules! single_abi {
+    ($($t:ty),*) => {$(
+        impl Abi for $t {
+            type List = ($t, ());
+            #[inline(always)]
+            fn from_list((v, ()): Self::List) -> Self {
+                v
+            }
+            #[inline(always)]
+            fn into_list(self) -> Self::List {
+                (self, ())
+            }
+        }
+    )*};
+}
+single_abi!(i32, u32, i64, u64, f32, f64);
+
+macro_rules! nest {
+    () => { () };
+    ($h:ident $(, $t:ident)*) => { ($h, nest!($($t),*)) };
+}
+
+macro_rules! tuple_abi {
+    ($($name:ident),+) => {
+        impl<$($name: WasmPrim),+> Abi for ($($name,)+) {
+            type List = nest!($($name),+);
+            #[inline(always)]
+            #[allow(non_snake_case)]
+            fn from_list(list: Self::List) -> Self {
+                let nest!($($name),+) = list;
+                ($($name,)+)
+            }
+            #[inline(always)]
+            #[allow(non_snake_case)]
+            fn into_list(self) -> Self::List {
+                let ($($name,)+) = self;
+                nest!($($name),+)
+            }
+        }
+    };
+}
+tuple_abi!(A);
+tuple_abi!(A, B);
+tuple_abi!(A, B, C);
+tuple_abi!(A, B, C, D);
+tuple_abi!(A, B, C, D, E);
+tuple_abi!(A, B, C, D, E, F);
+tuple_abi!(A, B, C, D, E, F, G);
+tuple_abi!(A, B, C, D, E, F, G, H);
+
+/// Appends the wasm types of a list to `out`; backends use it to build
+/// engine function types and the tests use it to check signatures.
+pub trait DescribeList: AbiList {
+    /// Pushes each element's [`WasmType`].
+    fn describe(out: &mut Vec<WasmType>);
+}
+
+impl DescribeList for () {
+    fn describe(_: &mut Vec<WasmType>) {}
+}
+
+impl<H: WasmPrim, T: DescribeList> DescribeList for (H, T) {
+    fn describe(out: &mut Vec<WasmType>) {
+        out.push(H::TYPE);
+        T::describe(out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Three = <(u32, u64, f32) as Abi>::List;
+    type Two = <(i32, f64) as Abi>::List;
+
+    #[test]
+    fn concat_then_split_round_trips() {
+        let joined: <Three as Concat<Two>>::Output = (1u32, (2u64, (3.0f32, (4i32, (5.0f64, ())))));
+        let (a, b) = <Three as Concat<Two>>::split(joined);
+        assert_eq!(<(u32, u64, f32)>::from_list(a), (1, 2, 3.0));
+        assert_eq!(<(i32, f64)>::from_list(b), (4, 5.0));
+    }
+
+    #[test]
+    fn describe_lists_wasm_types_in_order() {
+        let mut types = Vec::new();
+        <<Three as Concat<Two>>::Output as DescribeList>::describe(&mut types);
+        use WasmType::*;
+        assert_eq!(types, [I32, I64, F32, I32, F64]);
+    }
+}

@@ -1,0 +1,45 @@
+//! The engine-neutral core of [funk](https://docs.rs/funk): how host-function
+//! parameters and results cross the WebAssembly boundary.
+//!
+//! - [`Lift`]: a parameter type, built from wasm values and guest memory.
+//! - [`ReturnValue`] and [`OutValue`]: results, direct or through out-pointers.
+//! - [`GuestMemory`] / [`GuestView`]: bounds-checked, alias-checked access to
+//!   guest memory during one call.
+//! - [`ResourceTable`] with [`Handle`], [`Borrow`] and [`Take`]: host
+//!   resources named by generation-checked handles.
+//! - [`Trap`] and [`GuestError`]: every failure names the function, the
+//!   argument and the problem.
+//!
+//! No engine appears here; `funk-wasmtime` and `funk-wasmer` connect these
+//! pieces to an engine.
+
+#![warn(missing_docs)]
+
+pub mod abi;
+pub mod call;
+mod error;
+pub mod iovec;
+mod lift;
+mod lower;
+mod memory;
+mod plain;
+mod resources;
+
+pub use error::{GuestError, LinkError, MemoryUnavailable, Trap, TrapKind};
+pub use iovec::GuestIoVec;
+pub use lift::Lift;
+pub use lower::{
+    ErrorAbi, Failure, HostError, LowerCx, OutValue, ResultLowering, ReturnValue, Status, Traps,
+};
+pub use memory::{GuestMemory, GuestView, array_len, region};
+pub use plain::Plain;
+pub use resources::{Borrow, Handle, HandleError, HasResources, ResourceTable, Take};
+
+/// Support for generated code and backends; not a stable API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::abi::{Abi, AbiList, Concat, DescribeList, WasmPrim, WasmType};
+    pub use crate::call::{Call, Define, FuncInfo, HostApi, HostFunctions, catch_panic};
+    pub use crate::{Lift, LinkError, LowerCx, ReturnValue, Trap};
+    pub use bytemuck;
+}

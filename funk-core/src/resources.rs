@@ -1,0 +1,461 @@
+//! Resources the host owns on a guest's behalf, named by typed handles.
+//!
+//! A [`ResourceTable`] holds any `Send + 'static` values. Inserting one gives
+//! a [`Handle<T>`], a `u32` the guest can hold. The id carries a generation,
+//! so a handle that outlived its resource (or was made up) is detected rather
+//! than silently naming whatever reuses the slot, and the table remembers
+//! each entry's type, so a handle of one type passed where another is
+//! expected is refused too.
+//!
+//! Host functions take handles in one of three ways:
+//! - [`Handle<T>`]: the raw typed id, not checked; the method decides what an
+//!   unknown handle means (a WASI `EBADF`, say).
+//! - [`Borrow<T>`]: checked before the method runs; the resource stays in
+//!   the table and the method reaches it with `table[borrow]`.
+//! - [`Take<T>`]: removed from the table and handed to the method by value.
+//!
+//! A bad `Borrow` or `Take` argument traps with the function and argument
+//! named.
+
+use std::any::{Any, type_name};
+use std::fmt;
+use std::marker::PhantomData;
+use std::ops::{Deref, DerefMut, Index, IndexMut};
+
+const INDEX_BITS: u32 = 20;
+const INDEX_MASK: u32 = (1 << INDEX_BITS) - 1;
+const MAX_GENERATION: u32 = (1 << (32 - INDEX_BITS)) - 1;
+
+/// Why a handle does not name a usable resource.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum HandleError {
+    /// No resource was ever stored under this id.
+    #[error("handle {id:#x} does not name a resource")]
+    Invalid {
+        /// The id.
+        id: u32,
+    },
+    /// The resource this id named was closed or taken.
+    #[error("handle {id:#x} is stale: its resource was closed or taken")]
+    Stale {
+        /// The id.
+        id: u32,
+    },
+    /// The id names a resource of another type.
+    #[error("handle {id:#x} names a `{found}`, expected a `{expected}`")]
+    WrongType {
+        /// The id.
+        id: u32,
+        /// The type the function expects.
+        expected: &'static str,
+        /// The type stored under the id.
+        found: &'static str,
+    },
+    /// The table holds as many resources as handle ids can name.
+    #[error("the resource table is full")]
+    TableFull,
+}
+
+/// A typed id of a resource in a [`ResourceTable`].
+///
+/// As a parameter it is passed through unchecked (as a `u32`); as a result it
+/// is returned to the guest as a `u32`.
+pub struct Handle<T> {
+    id: u32,
+    _type: PhantomData<fn() -> T>,
+}
+
+impl<T> Handle<T> {
+    /// A handle from its raw id, as the guest passed it.
+    pub const fn from_raw(id: u32) -> Self {
+        Handle {
+            id,
+            _type: PhantomData,
+        }
+    }
+
+    /// The raw id, as the guest sees it.
+    pub const fn raw(self) -> u32 {
+        self.id
+    }
+}
+
+impl<T> Clone for Handle<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for Handle<T> {}
+impl<T> PartialEq for Handle<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+    }
+}
+impl<T> Eq for Handle<T> {}
+impl<T> std::hash::Hash for Handle<T> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.id.hash(state)
+    }
+}
+impl<T> fmt::Debug for Handle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Handle<{}>({:#x})", short_type_name::<T>(), self.id)
+    }
+}
+
+/// A handle checked, when the call started, to name a live `T`.
+///
+/// Reach the resource with `table[borrow]` (or [`ResourceTable::get`]). It
+/// stays in the table; the method may still close it, after which indexing
+/// with this borrow panics (and the panic becomes a trap).
+pub struct Borrow<T>(Handle<T>);
+
+impl<T> Borrow<T> {
+    /// Checks `handle` against `table`.
+    pub fn check(table: &ResourceTable, handle: Handle<T>) -> Result<Self, HandleError>
+    where
+        T: Any,
+    {
+        table.get(handle)?;
+        Ok(Borrow(handle))
+    }
+
+    /// The handle.
+    pub fn handle(&self) -> Handle<T> {
+        self.0
+    }
+}
+
+impl<T> Clone for Borrow<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for Borrow<T> {}
+impl<T> fmt::Debug for Borrow<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Borrow({:?})", self.0)
+    }
+}
+
+/// A resource removed from the table for the method to own.
+pub struct Take<T> {
+    value: T,
+    handle: Handle<T>,
+}
+
+impl<T> Take<T> {
+    /// Removes the resource named by `handle` from `table`.
+    pub fn from_table(table: &mut ResourceTable, handle: Handle<T>) -> Result<Self, HandleError>
+    where
+        T: Any + Send,
+    {
+        let value = table.remove(handle)?;
+        Ok(Take { value, handle })
+    }
+
+    /// The owned resource.
+    pub fn into_inner(self) -> T {
+        self.value
+    }
+
+    /// The handle it was taken from (now stale).
+    pub fn handle(&self) -> Handle<T> {
+        self.handle
+    }
+}
+
+impl<T> Deref for Take<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+impl<T> DerefMut for Take<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.value
+    }
+}
+impl<T: fmt::Debug> fmt::Debug for Take<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Take")
+            .field("handle", &self.handle)
+            .field("value", &self.value)
+            .finish()
+    }
+}
+
+struct Entry {
+    value: Box<dyn Any + Send>,
+    type_name: &'static str,
+}
+
+#[derive(Default)]
+struct Slot {
+    generation: u32,
+    entry: Option<Entry>,
+}
+
+/// Per-instance storage of host resources, addressed by generation-checked
+/// handles.
+///
+/// ```
+/// use funk_core::{ResourceTable, HandleError};
+/// let mut table = ResourceTable::new();
+/// let file = table.insert(String::from("notes.txt")).unwrap();
+/// assert_eq!(table.get(file).unwrap(), "notes.txt");
+/// let name = table.remove(file).unwrap();
+/// assert_eq!(name, "notes.txt");
+/// assert!(matches!(table.get(file), Err(HandleError::Stale { .. })));
+/// ```
+#[derive(Default)]
+pub struct ResourceTable {
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    live: usize,
+}
+
+impl fmt::Debug for ResourceTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResourceTable")
+            .field("live", &self.live)
+            .field("slots", &self.slots.len())
+            .finish()
+    }
+}
+
+/// State that owns a [`ResourceTable`], which [`Borrow`] and [`Take`]
+/// parameters are checked against.
+pub trait HasResources {
+    /// The table handles are resolved in.
+    fn resources(&mut self) -> &mut ResourceTable;
+}
+
+impl HasResources for ResourceTable {
+    fn resources(&mut self) -> &mut ResourceTable {
+        self
+    }
+}
+
+impl ResourceTable {
+    /// An empty table.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Number of live resources.
+    pub fn len(&self) -> usize {
+        self.live
+    }
+
+    /// Whether the table holds no resources.
+    pub fn is_empty(&self) -> bool {
+        self.live == 0
+    }
+
+    /// Stores `value` and returns its handle.
+    pub fn insert<T: Any + Send>(&mut self, value: T) -> Result<Handle<T>, HandleError> {
+        let entry = Entry {
+            value: Box::new(value),
+            type_name: type_name::<T>(),
+        };
+        let index = match self.free.pop() {
+            Some(index) => index,
+            None => {
+                let index = u32::try_from(self.slots.len())
+                    .ok()
+                    .filter(|i| *i <= INDEX_MASK)
+                    .ok_or(HandleError::TableFull)?;
+                self.slots.push(Slot::default());
+                index
+            }
+        };
+        let slot = &mut self.slots[index as usize];
+        slot.generation += 1;
+        slot.entry = Some(entry);
+        self.live += 1;
+        Ok(Handle::from_raw(slot.generation << INDEX_BITS | index))
+    }
+
+    fn entry(&self, id: u32) -> Result<&Entry, HandleError> {
+        let (index, generation) = (id & INDEX_MASK, id >> INDEX_BITS);
+        let slot = self
+            .slots
+            .get(index as usize)
+            .filter(|s| generation != 0 && generation <= s.generation)
+            .ok_or(HandleError::Invalid { id })?;
+        match &slot.entry {
+            Some(entry) if slot.generation == generation => Ok(entry),
+            _ => Err(HandleError::Stale { id }),
+        }
+    }
+
+    fn check_type<T: Any>(id: u32, entry: &Entry) -> Result<(), HandleError> {
+        if entry.value.as_ref().type_id() == std::any::TypeId::of::<T>() {
+            Ok(())
+        } else {
+            Err(HandleError::WrongType {
+                id,
+                expected: type_name::<T>(),
+                found: entry.type_name,
+            })
+        }
+    }
+
+    /// The resource named by `handle`.
+    pub fn get<T: Any>(&self, handle: impl Into<Handle<T>>) -> Result<&T, HandleError> {
+        let id = handle.into().raw();
+        let entry = self.entry(id)?;
+        Self::check_type::<T>(id, entry)?;
+        entry.value.downcast_ref().ok_or(HandleError::Stale { id })
+    }
+
+    /// The resource named by `handle`, mutably.
+    pub fn get_mut<T: Any>(&mut self, handle: impl Into<Handle<T>>) -> Result<&mut T, HandleError> {
+        let id = handle.into().raw();
+        Self::check_type::<T>(id, self.entry(id)?)?;
+        let index = (id & INDEX_MASK) as usize;
+        self.slots[index]
+            .entry
+            .as_mut()
+            .and_then(|e| e.value.downcast_mut())
+            .ok_or(HandleError::Stale { id })
+    }
+
+    /// Removes the resource named by `handle` and returns it. The handle and
+    /// every copy of it become stale.
+    pub fn remove<T: Any + Send>(
+        &mut self,
+        handle: impl Into<Handle<T>>,
+    ) -> Result<T, HandleError> {
+        let id = handle.into().raw();
+        Self::check_type::<T>(id, self.entry(id)?)?;
+        let index = id & INDEX_MASK;
+        let slot = &mut self.slots[index as usize];
+        let entry = slot.entry.take().ok_or(HandleError::Stale { id })?;
+        self.live -= 1;
+        // A slot whose generations are used up is retired, so an old handle
+        // can never match a new resource.
+        if slot.generation < MAX_GENERATION {
+            self.free.push(index);
+        }
+        let value = entry
+            .value
+            .downcast::<T>()
+            .map_err(|_| HandleError::Stale { id })?;
+        Ok(*value)
+    }
+}
+
+impl<T> From<Borrow<T>> for Handle<T> {
+    fn from(borrow: Borrow<T>) -> Self {
+        borrow.0
+    }
+}
+
+impl<T: Any> Index<Borrow<T>> for ResourceTable {
+    type Output = T;
+
+    /// # Panics
+    /// If the method closed the resource after the call checked the borrow.
+    fn index(&self, borrow: Borrow<T>) -> &T {
+        match self.get(borrow) {
+            Ok(value) => value,
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
+impl<T: Any> IndexMut<Borrow<T>> for ResourceTable {
+    fn index_mut(&mut self, borrow: Borrow<T>) -> &mut T {
+        match self.get_mut(borrow) {
+            Ok(value) => value,
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
+fn short_type_name<T>() -> &'static str {
+    let full = type_name::<T>();
+    full.rsplit("::").next().unwrap_or(full)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handles_are_never_zero() {
+        let mut table = ResourceTable::new();
+        let h = table.insert(1u8).unwrap();
+        assert_ne!(h.raw(), 0);
+        assert!(matches!(
+            table.get::<u8>(Handle::from_raw(0)),
+            Err(HandleError::Invalid { .. })
+        ));
+    }
+
+    #[test]
+    fn reused_slot_makes_old_handle_stale() {
+        let mut table = ResourceTable::new();
+        let a = table.insert(1u32).unwrap();
+        table.remove(a).unwrap();
+        let b = table.insert(2u32).unwrap();
+        assert_eq!(a.raw() & INDEX_MASK, b.raw() & INDEX_MASK);
+        assert_eq!(table.get(a), Err(HandleError::Stale { id: a.raw() }));
+        assert_eq!(*table.get(b).unwrap(), 2);
+    }
+
+    #[test]
+    fn wrong_type_is_reported_with_both_names() {
+        let mut table = ResourceTable::new();
+        let a = table.insert(1u32).unwrap();
+        let forged: Handle<String> = Handle::from_raw(a.raw());
+        assert!(matches!(
+            table.get(forged),
+            Err(HandleError::WrongType {
+                expected: "alloc::string::String",
+                found: "u32",
+                ..
+            })
+        ));
+        assert!(table.remove(forged).is_err());
+        assert_eq!(table.len(), 1);
+    }
+
+    #[test]
+    fn forged_ids_are_invalid() {
+        let mut table = ResourceTable::new();
+        table.insert(1u32).unwrap();
+        for id in [0x7fff_ffff, 0x0010_0005, u32::MAX, 0x0020_0000] {
+            assert!(table.get::<u32>(Handle::from_raw(id)).is_err(), "{id:#x}");
+        }
+    }
+
+    #[test]
+    fn exhausted_slots_are_retired() {
+        let mut table = ResourceTable::new();
+        let mut first = None;
+        for _ in 0..MAX_GENERATION {
+            let h = table.insert(0u8).unwrap();
+            first.get_or_insert(h);
+            table.remove(h).unwrap();
+        }
+        let next = table.insert(0u8).unwrap();
+        assert_ne!(next.raw() & INDEX_MASK, first.unwrap().raw() & INDEX_MASK);
+        assert!(table.get(first.unwrap()).is_err());
+    }
+
+    #[test]
+    fn take_and_borrow_check_the_table() {
+        let mut table = ResourceTable::new();
+        let h = table.insert(String::from("x")).unwrap();
+        let b = Borrow::check(&table, h).unwrap();
+        table[b].push('y');
+        let taken = Take::from_table(&mut table, h).unwrap();
+        assert_eq!(&*taken, "xy");
+        assert!(Borrow::check(&table, h).is_err());
+        assert!(Take::from_table(&mut table, h).is_err());
+    }
+}

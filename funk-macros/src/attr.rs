@@ -1,0 +1,82 @@
+//! The attribute arguments: `#[host_functions(namespace = "...")]` on the
+//! block and `#[funk(name = "...", namespace = "...", skip)]` on methods.
+
+use syn::spanned::Spanned;
+use syn::{Attribute, LitStr};
+
+/// Arguments of `#[host_functions(...)]`.
+#[derive(Default)]
+pub struct BlockAttr {
+    pub namespace: Option<LitStr>,
+}
+
+/// Arguments of `#[funk(...)]` on a method.
+#[derive(Default)]
+pub struct MethodAttr {
+    pub name: Option<LitStr>,
+    pub namespace: Option<LitStr>,
+    pub skip: bool,
+}
+
+pub fn parse_block(args: proc_macro2::TokenStream) -> syn::Result<BlockAttr> {
+    let mut attr = BlockAttr::default();
+    if args.is_empty() {
+        return Ok(attr);
+    }
+    let parser = syn::meta::parser(|meta| {
+        if meta.path.is_ident("namespace") {
+            set_once(&mut attr.namespace, meta.value()?.parse()?, &meta.path)
+        } else {
+            Err(meta.error("unknown #[host_functions] argument; expected `namespace = \"...\"`"))
+        }
+    });
+    syn::parse::Parser::parse2(parser, args)?;
+    Ok(attr)
+}
+
+fn set_once(slot: &mut Option<LitStr>, value: LitStr, path: &syn::Path) -> syn::Result<()> {
+    if slot.is_some() {
+        return Err(syn::Error::new_spanned(
+            path,
+            "this argument is given twice",
+        ));
+    }
+    *slot = Some(value);
+    Ok(())
+}
+
+/// Whether `attr` is one of ours.
+pub fn is_funk(attr: &Attribute) -> bool {
+    attr.path().is_ident("funk")
+}
+
+/// Reads every `#[funk(...)]` on a method, reporting all mistakes.
+pub fn parse_method(attrs: &[Attribute], errors: &mut Vec<syn::Error>) -> MethodAttr {
+    let mut out = MethodAttr::default();
+    for attr in attrs.iter().filter(|a| is_funk(a)) {
+        let result = attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("name") {
+                set_once(&mut out.name, meta.value()?.parse()?, &meta.path)
+            } else if meta.path.is_ident("namespace") {
+                set_once(&mut out.namespace, meta.value()?.parse()?, &meta.path)
+            } else if meta.path.is_ident("skip") {
+                out.skip = true;
+                Ok(())
+            } else {
+                Err(meta.error(
+                    "unknown #[funk] argument; expected `name = \"...\"`, `namespace = \"...\"` or `skip`",
+                ))
+            }
+        });
+        if let Err(e) = result {
+            errors.push(e);
+        }
+        if matches!(attr.meta, syn::Meta::Path(_)) {
+            errors.push(syn::Error::new(
+                attr.span(),
+                "#[funk] needs arguments: `#[funk(name = \"...\")]`, `#[funk(namespace = \"...\")]` or `#[funk(skip)]`",
+            ));
+        }
+    }
+    out
+}

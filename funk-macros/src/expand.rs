@@ -1,0 +1,261 @@
+//! Code generation for `#[host_functions]`, from a model already checked.
+//!
+//! For each exported method it emits, inside one anonymous `const _` block:
+//! - type aliases naming the method's flat ABI through funk's traits
+//!   (`<T as Lift<'static, S>>::Abi`), so the meaning of each type lives in
+//!   funk-core and the compiler, not in this macro;
+//! - a shim: split the flat arguments, lift each one (trapping with the
+//!   function and argument named), call the method with panics caught, lower
+//!   the result;
+//! - one `Define` call per shim in the `HostFunctions` impl.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{ImplItem, ItemImpl, Type};
+
+use crate::ast::{Block, Function};
+use crate::attr::{self, BlockAttr};
+use crate::lifetimes::to_static;
+use crate::valid;
+
+pub fn host_functions(args: TokenStream, item: ItemImpl) -> TokenStream {
+    let mut errors = Vec::new();
+    let block_attr = attr::parse_block(args).unwrap_or_else(|e| {
+        errors.push(e);
+        BlockAttr::default()
+    });
+    let block = Block::from_syn(&item, block_attr, &mut errors);
+    valid::check(&block, &mut errors);
+    let cleaned = strip_funk_attributes(&item);
+    if !errors.is_empty() {
+        // Keep the user's impl so the rest of their crate still type-checks.
+        let errors = errors.into_iter().map(syn::Error::into_compile_error);
+        return quote! { #cleaned #(#errors)* };
+    }
+    let generated = generate(&block);
+    quote! { #cleaned #generated }
+}
+
+fn strip_funk_attributes(item: &ItemImpl) -> ItemImpl {
+    let mut item = item.clone();
+    for impl_item in &mut item.items {
+        if let ImplItem::Fn(method) = impl_item {
+            method.attrs.retain(|a| !attr::is_funk(a));
+        }
+    }
+    item
+}
+
+/// The names one function's generated items use.
+struct Names {
+    shim: syn::Ident,
+    args: Vec<syn::Ident>,
+    /// `rest[i]`: the flat list from argument `i` to the end (out-pointers
+    /// included); `rest[0]` is the whole parameter list.
+    rest: Vec<syn::Ident>,
+    out: syn::Ident,
+    results: syn::Ident,
+}
+
+impl Names {
+    fn new(index: usize, arity: usize) -> Self {
+        Names {
+            shim: format_ident!("__funk_shim_{}", index),
+            args: (0..arity)
+                .map(|i| format_ident!("__funk_{}_arg{}", index, i))
+                .collect(),
+            rest: (0..=arity)
+                .map(|i| format_ident!("__funk_{}_rest{}", index, i))
+                .collect(),
+            out: format_ident!("__funk_{}_out", index),
+            results: format_ident!("__funk_{}_results", index),
+        }
+    }
+}
+
+fn return_type(function: &Function<'_>) -> Type {
+    function
+        .output
+        .cloned()
+        .unwrap_or_else(|| syn::parse_quote!(()))
+}
+
+fn generate(block: &Block<'_>) -> TokenStream {
+    let self_ty = &block.item.self_ty;
+    let mut items = Vec::new();
+    let mut infos = Vec::new();
+    let mut bounds = Vec::new();
+    let mut defines = Vec::new();
+    for (index, function) in block.functions.iter().enumerate() {
+        let names = Names::new(index, function.params.len());
+        items.push(abi_aliases(self_ty, function, &names));
+        items.push(shim(self_ty, function, &names));
+        infos.push(func_info(self_ty, function));
+        let Names {
+            shim,
+            rest,
+            results,
+            ..
+        } = &names;
+        let params = &rest[0];
+        bounds.push(quote!(__funk::Define<#self_ty, #params, #results>));
+        defines.push(quote! {
+            <__L as __funk::Define<#self_ty, #params, #results>>::define(
+                linker,
+                &<#self_ty as __funk::HostApi>::FUNCTIONS[#index],
+                #shim,
+            )?;
+        });
+    }
+    let where_clause = if bounds.is_empty() {
+        quote!()
+    } else {
+        quote!(where __L: #(#bounds)+*)
+    };
+    quote! {
+        #[doc(hidden)]
+        #[allow(non_camel_case_types, non_snake_case, unused_mut, clippy::all)]
+        const _: () = {
+            use ::funk::__private as __funk;
+
+            #(#items)*
+
+            impl __funk::HostApi for #self_ty {
+                const FUNCTIONS: &'static [__funk::FuncInfo] = &[#(#infos),*];
+            }
+
+            impl<__L> __funk::HostFunctions<__L> for #self_ty #where_clause {
+                fn define_all(linker: &mut __L) -> ::core::result::Result<(), __funk::LinkError> {
+                    #(#defines)*
+                    ::core::result::Result::Ok(())
+                }
+            }
+        };
+    }
+}
+
+/// `type __funk_K_argI = <<T as Lift<'static, S>>::Abi as Abi>::List;` and the
+/// concatenations that make up the flat signature.
+fn abi_aliases(self_ty: &Type, function: &Function<'_>, names: &Names) -> TokenStream {
+    let mut aliases = Vec::new();
+    for (param, alias) in function.params.iter().zip(&names.args) {
+        let ty = to_static(param.ty);
+        aliases.push(quote_spanned! {param.ty.span()=>
+            type #alias = <<#ty as __funk::Lift<'static, #self_ty>>::Abi as __funk::Abi>::List;
+        });
+    }
+    let ret = to_static(&return_type(function));
+    let span = function
+        .output
+        .map_or(function.method.sig.ident.span(), |t| t.span());
+    let Names {
+        out,
+        results,
+        rest,
+        args,
+        ..
+    } = names;
+    aliases.push(quote_spanned! {span=>
+        type #out = <#ret as __funk::ReturnValue<#self_ty>>::OutPtrs;
+        type #results = <#ret as __funk::ReturnValue<#self_ty>>::Results;
+    });
+    let last = &rest[args.len()];
+    aliases.push(quote!(type #last = #out;));
+    for i in (0..args.len()).rev() {
+        let (this, arg, next) = (&rest[i], &args[i], &rest[i + 1]);
+        aliases.push(quote!(type #this = <#arg as __funk::Concat<#next>>::Output;));
+    }
+    quote!(#(#aliases)*)
+}
+
+fn qualified(function: &Function<'_>) -> String {
+    let namespace = function
+        .namespace
+        .as_ref()
+        .map(|n| n.value())
+        .unwrap_or_default();
+    format!("{}::{}", namespace, function.name.value())
+}
+
+fn shim(self_ty: &Type, function: &Function<'_>, names: &Names) -> TokenStream {
+    let qualified = qualified(function);
+    let method = &function.method.sig.ident;
+    let Names {
+        shim,
+        args,
+        rest,
+        out,
+        results,
+    } = names;
+    let params = &rest[0];
+    let splits = args.iter().enumerate().map(|(i, alias)| {
+        let (part, next) = (format_ident!("__abi{}", i), &rest[i + 1]);
+        quote!(let (#part, __args) = <#alias as __funk::Concat<#next>>::split(__args);)
+    });
+    let values: Vec<_> = (0..args.len())
+        .map(|i| format_ident!("__value{}", i))
+        .collect();
+    let lifts = function
+        .params
+        .iter()
+        .zip(&values)
+        .enumerate()
+        .map(|(i, (param, value))| {
+            let (ty, name, part) = (param.ty, &param.name, format_ident!("__abi{}", i));
+            quote_spanned! {ty.span()=>
+                let #value = <#ty as __funk::Lift<'_, #self_ty>>::lift(
+                    &__view,
+                    __state,
+                    __funk::Abi::from_list(#part),
+                )
+                .map_err(|e| __funk::Trap::argument(#qualified, #name, e))?;
+            }
+        });
+    let ret = return_type(function);
+    let call_span = function.method.sig.ident.span();
+    let call = quote_spanned! {call_span=>
+        __funk::catch_panic(#qualified, || <#self_ty>::#method(__state, #(#values),*))?
+    };
+    quote! {
+        #[inline]
+        fn #shim(
+            __call: __funk::Call<'_, #self_ty>,
+            __args: #params,
+        ) -> ::core::result::Result<#results, __funk::Trap> {
+            let (mut __memory, __state) = __call.into_parts();
+            #(#splits)*
+            let __outs: #out = __args;
+            let __ret = {
+                let __view = __memory.view();
+                #(#lifts)*
+                #call
+            };
+            let mut __cx = __funk::LowerCx::new(&mut __memory, __state, #qualified);
+            <#ret as __funk::ReturnValue<#self_ty>>::lower(__ret, &mut __cx, __outs)
+        }
+    }
+}
+
+fn func_info(self_ty: &Type, function: &Function<'_>) -> TokenStream {
+    let namespace = function
+        .namespace
+        .as_ref()
+        .map(|n| n.value())
+        .unwrap_or_default();
+    let name = function.name.value();
+    let qualified = qualified(function);
+    let param_memory = function.params.iter().map(|param| {
+        let ty = to_static(param.ty);
+        quote!(<#ty as __funk::Lift<'static, #self_ty>>::MEMORY)
+    });
+    let ret = to_static(&return_type(function));
+    quote_spanned! {Span::call_site()=>
+        __funk::FuncInfo {
+            namespace: #namespace,
+            name: #name,
+            qualified: #qualified,
+            memory: #(#param_memory ||)* <#ret as __funk::ReturnValue<#self_ty>>::MEMORY,
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! `#[derive(Plain)]`: a `#[repr(C)]` record that can be viewed in place in
+//! guest memory.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{Data, DeriveInput, Fields};
+
+fn has_c_layout(input: &DeriveInput) -> bool {
+    input
+        .attrs
+        .iter()
+        .filter(|a| a.path().is_ident("repr"))
+        .any(|attr| {
+            let mut c_layout = false;
+            let _ = attr.parse_nested_meta(|meta| {
+                if meta.path.is_ident("C") || meta.path.is_ident("transparent") {
+                    c_layout = true;
+                }
+                // Skip arguments such as `align(8)` or `packed(2)`.
+                if meta.input.peek(syn::token::Paren) {
+                    let content;
+                    syn::parenthesized!(content in meta.input);
+                    let _: TokenStream = content.parse()?;
+                }
+                Ok(())
+            });
+            c_layout
+        })
+}
+
+pub fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
+    let ident = &input.ident;
+    let Data::Struct(data) = &input.data else {
+        return Err(syn::Error::new_spanned(
+            ident,
+            "#[derive(Plain)] supports structs only: an enum or union could hold invalid bit patterns",
+        ));
+    };
+    if !input.generics.params.is_empty() {
+        return Err(syn::Error::new_spanned(
+            &input.generics,
+            "#[derive(Plain)] does not support generic structs",
+        ));
+    }
+    if !has_c_layout(input) {
+        return Err(syn::Error::new_spanned(
+            ident,
+            format!(
+                "`{ident}` needs `#[repr(C)]` to derive `Plain`: without it Rust may reorder the fields, so the guest's layout is unknown"
+            ),
+        ));
+    }
+    let fields: Vec<_> = match &data.fields {
+        Fields::Named(f) => f.named.iter().map(|f| &f.ty).collect(),
+        Fields::Unnamed(f) => f.unnamed.iter().map(|f| &f.ty).collect(),
+        Fields::Unit => Vec::new(),
+    };
+    let checks = fields
+        .iter()
+        .map(|ty| quote_spanned!(ty.span()=> __funk_assert_plain::<#ty>();));
+    let padding_message =
+        format!("`{ident}` has padding; add explicit fields for it so every byte is defined");
+    Ok(quote! {
+        const _: () = {
+            fn __funk_fields_are_plain() {
+                fn __funk_assert_plain<T: ::funk::Plain>() {}
+                #(#checks)*
+            }
+            const _: () = ::core::assert!(
+                ::core::mem::size_of::<#ident>() == 0 #(+ ::core::mem::size_of::<#fields>())*,
+                #padding_message
+            );
+            // SAFETY: `#ident` is `repr(C)` (checked by the derive), every
+            // field is `Plain` (checked by `__funk_fields_are_plain`) and the
+            // fields add up to the struct's size, so there is no padding:
+            // every bit pattern is a valid value.
+            unsafe impl ::funk::__private::bytemuck::Zeroable for #ident {}
+            // SAFETY: as above.
+            unsafe impl ::funk::__private::bytemuck::Pod for #ident {}
+            impl ::funk::Plain for #ident {}
+        };
+    })
+}

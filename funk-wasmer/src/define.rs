@@ -1,0 +1,115 @@
+//! Defining shims as typed Wasmer host functions, one impl per arity.
+
+use std::marker::PhantomData;
+
+use funk_core::__private::{Call, Define, FuncInfo, HostFunctions, WasmPrim};
+use funk_core::{LinkError, Trap};
+use wasmer::{
+    AsStoreMut, FromToNativeWasmType, Function, FunctionEnv, FunctionEnvMut, Imports, RuntimeError,
+};
+
+use crate::memory::{HasMemory, enter};
+use crate::results::NativeResults;
+
+/// An [`Imports`] being filled with the functions of host state `S`, which
+/// is reached from the environment data `T` through `G`.
+pub struct Linking<'l, T, S, G, St> {
+    store: &'l mut St,
+    env: &'l FunctionEnv<T>,
+    imports: &'l mut Imports,
+    get: G,
+    _state: PhantomData<fn() -> S>,
+}
+
+/// Defines every function of the `#[host_functions]` block on `S` in
+/// `imports`, as functions of `store` over `env`. `get` reaches `S` from the
+/// environment data. An existing import of the same name is replaced.
+pub fn link<'l, S, T, G, St>(
+    store: &'l mut St,
+    env: &'l FunctionEnv<T>,
+    imports: &'l mut Imports,
+    get: G,
+) -> Result<(), LinkError>
+where
+    T: HasMemory,
+    St: AsStoreMut,
+    S: HostFunctions<Linking<'l, T, S, G, St>>,
+    G: Fn(&mut T) -> &mut S + Copy + Send + Sync + 'static,
+{
+    S::define_all(&mut Linking {
+        store,
+        env,
+        imports,
+        get,
+        _state: PhantomData,
+    })
+}
+
+fn to_wasmer(trap: Trap) -> RuntimeError {
+    RuntimeError::user(Box::new(trap))
+}
+
+macro_rules! nest {
+    () => { () };
+    ($h:ident $(, $t:ident)*) => { ($h, nest!($($t),*)) };
+}
+
+macro_rules! define_arity {
+    ($($A:ident $a:ident),*) => {
+        impl<'l, T, S, G, St, R, $($A),*> Define<S, nest!($($A),*), R> for Linking<'l, T, S, G, St>
+        where
+            T: HasMemory,
+            S: 'static,
+            St: AsStoreMut,
+            G: Fn(&mut T) -> &mut S + Copy + Send + Sync + 'static,
+            R: NativeResults,
+            $($A: WasmPrim + FromToNativeWasmType,)*
+        {
+            fn define<F>(&mut self, info: &'static FuncInfo, shim: F) -> Result<(), LinkError>
+            where
+                F: for<'c> Fn(Call<'c, S>, nest!($($A),*)) -> Result<R, Trap> + Copy + Send + Sync + 'static,
+            {
+                let get = self.get;
+                let function = Function::new_typed_with_env(
+                    self.store,
+                    self.env,
+                    move |mut env: FunctionEnvMut<'_, T>, $($a: $A),*| -> Result<R::Native, RuntimeError> {
+                        enter(&mut env, get, info.memory, |call| {
+                            shim(call, nest!($($a),*)).map(R::into_native).map_err(to_wasmer)
+                        })
+                    },
+                );
+                self.imports.define(info.namespace, info.name, function);
+                Ok(())
+            }
+        }
+    };
+}
+
+define_arity!();
+define_arity!(A1 a1);
+define_arity!(A1 a1, A2 a2);
+define_arity!(A1 a1, A2 a2, A3 a3);
+define_arity!(A1 a1, A2 a2, A3 a3, A4 a4);
+define_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5);
+define_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6);
+define_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7);
+define_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8);
+define_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9);
+define_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10);
+define_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11);
+define_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11, A12 a12);
+define_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11, A12 a12, A13 a13);
+define_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11, A12 a12, A13 a13, A14 a14);
+define_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11, A12 a12, A13 a13, A14 a14, A15 a15);
+define_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11, A12 a12, A13 a13, A14 a14, A15 a15, A16 a16);
+define_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11, A12 a12, A13 a13, A14 a14, A15 a15, A16 a16, A17 a17);
+define_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11, A12 a12, A13 a13, A14 a14, A15 a15, A16 a16, A17 a17, A18 a18);
+define_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11, A12 a12, A13 a13, A14 a14, A15 a15, A16 a16, A17 a17, A18 a18, A19 a19);
+define_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11, A12 a12, A13 a13, A14 a14, A15 a15, A16 a16, A17 a17, A18 a18, A19 a19, A20 a20);
+define_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11, A12 a12, A13 a13, A14 a14, A15 a15, A16 a16, A17 a17, A18 a18, A19 a19, A20 a20, A21 a21);
+define_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11, A12 a12, A13 a13, A14 a14, A15 a15, A16 a16, A17 a17, A18 a18, A19 a19, A20 a20, A21 a21, A22 a22);
+define_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11, A12 a12, A13 a13, A14 a14, A15 a15, A16 a16, A17 a17, A18 a18, A19 a19, A20 a20, A21 a21, A22 a22, A23 a23);
+define_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11, A12 a12, A13 a13, A14 a14, A15 a15, A16 a16, A17 a17, A18 a18, A19 a19, A20 a20, A21 a21, A22 a22, A23 a23, A24 a24);
+define_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11, A12 a12, A13 a13, A14 a14, A15 a15, A16 a16, A17 a17, A18 a18, A19 a19, A20 a20, A21 a21, A22 a22, A23 a23, A24 a24, A25 a25);
+define_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11, A12 a12, A13 a13, A14 a14, A15 a15, A16 a16, A17 a17, A18 a18, A19 a19, A20 a20, A21 a21, A22 a22, A23 a23, A24 a24, A25 a25, A26 a26);

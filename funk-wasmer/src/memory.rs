@@ -1,0 +1,115 @@
+//! The guest memory a store's host calls use, bound after instantiation.
+
+use funk_core::__private::Call;
+use funk_core::{GuestMemory, MemoryUnavailable};
+use wasmer::{AsStoreMut, FunctionEnv, FunctionEnvMut, Instance, Memory};
+
+/// The guest memory bound to an environment by [`bind_memory`].
+#[derive(Debug, Default, Clone)]
+pub struct MemorySlot {
+    memory: Option<Memory>,
+}
+
+impl MemorySlot {
+    /// An empty slot.
+    pub const fn new() -> Self {
+        MemorySlot { memory: None }
+    }
+
+    /// The bound memory, if any.
+    pub fn get(&self) -> Option<&Memory> {
+        self.memory.as_ref()
+    }
+
+    /// Forgets the bound memory.
+    pub fn clear(&mut self) {
+        self.memory = None;
+    }
+}
+
+/// Environment data that keeps a [`MemorySlot`] for funk's host functions.
+pub trait HasMemory: Send + 'static {
+    /// The slot.
+    fn memory_slot(&mut self) -> &mut MemorySlot;
+}
+
+/// Ready-made environment data: your host state plus the memory slot.
+#[derive(Debug, Default)]
+pub struct Host<S> {
+    /// Your host state.
+    pub state: S,
+    /// Where [`bind_memory`] keeps the guest memory.
+    pub memory: MemorySlot,
+}
+
+impl<S> Host<S> {
+    /// Wraps `state` with an empty memory slot.
+    pub fn new(state: S) -> Self {
+        Host {
+            state,
+            memory: MemorySlot::new(),
+        }
+    }
+}
+
+impl<S: Send + 'static> HasMemory for Host<S> {
+    fn memory_slot(&mut self) -> &mut MemorySlot {
+        &mut self.memory
+    }
+}
+
+/// Why [`bind_memory`] could not bind the instance's memory.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot bind guest memory: {0}")]
+pub struct BindError(#[from] MemoryUnavailable);
+
+/// Binds `instance`'s exported `memory` to `env`, for the host calls of
+/// this store. Call it once after instantiation.
+pub fn bind_memory<T: HasMemory>(
+    store: &mut impl AsStoreMut,
+    env: &FunctionEnv<T>,
+    instance: &Instance,
+) -> Result<Memory, BindError> {
+    let memory = instance
+        .exports
+        .get_memory("memory")
+        .map_err(|_| MemoryUnavailable::NotExported)?
+        .clone();
+    if memory.ty(store).shared {
+        return Err(MemoryUnavailable::Shared.into());
+    }
+    env.as_mut(store).memory_slot().memory = Some(memory.clone());
+    Ok(memory)
+}
+
+/// Runs `body` with the shim's [`Call`]: guest memory (when the function
+/// needs it) and the host state reached through `get`.
+#[inline(always)]
+pub(crate) fn enter<T: HasMemory, S, R>(
+    env: &mut FunctionEnvMut<'_, T>,
+    get: impl Fn(&mut T) -> &mut S,
+    needs_memory: bool,
+    body: impl FnOnce(Call<'_, S>) -> R,
+) -> R {
+    let (data, store) = env.data_and_store_mut();
+    let memory = match needs_memory {
+        true => data.memory_slot().get().cloned(),
+        false => None,
+    };
+    let Some(memory) = memory else {
+        let why = match needs_memory {
+            true => MemoryUnavailable::NotBound,
+            false => MemoryUnavailable::NotRequested,
+        };
+        return body(Call::new(GuestMemory::unavailable(why), get(data)));
+    };
+    let view = memory.view(&store);
+    // SAFETY: Wasmer requires that, while this slice lives, guest memory is
+    // neither accessed some other way nor resized. The slice lives only for
+    // `body`, which receives it and the host state `data` (disjoint from the
+    // store) but not the store: no wasm can run and nothing can grow the
+    // memory until `body` returns. `view` keeps the store borrowed
+    // meanwhile, so this thread cannot reach it either.
+    let bytes = unsafe { view.data_unchecked_mut() };
+    body(Call::new(GuestMemory::new(bytes), get(data)))
+}

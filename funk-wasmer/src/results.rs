@@ -1,0 +1,39 @@
+//! Flat result lists as the values a Wasmer host closure returns.
+
+use funk_core::__private::{AbiList, WasmPrim};
+use wasmer::{FromToNativeWasmType, WasmTypeList};
+
+/// A flat result list that Wasmer can return from a typed host function:
+/// none, one value, or two (multi-value).
+pub trait NativeResults: AbiList {
+    /// The closure's return type.
+    type Native: WasmTypeList;
+    /// Converts the list.
+    fn into_native(self) -> Self::Native;
+}
+
+impl NativeResults for () {
+    type Native = ();
+    #[inline(always)]
+    fn into_native(self) {}
+}
+
+impl<A: WasmPrim + FromToNativeWasmType> NativeResults for (A, ()) {
+    type Native = A;
+    #[inline(always)]
+    fn into_native(self) -> A {
+        self.0
+    }
+}
+
+impl<A, B> NativeResults for (A, (B, ()))
+where
+    A: WasmPrim + FromToNativeWasmType,
+    B: WasmPrim + FromToNativeWasmType,
+{
+    type Native = (A, B);
+    #[inline(always)]
+    fn into_native(self) -> (A, B) {
+        (self.0, self.1.0)
+    }
+}

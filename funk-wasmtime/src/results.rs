@@ -1,0 +1,35 @@
+//! Flat result lists as the values a Wasmtime host closure returns.
+
+use funk_core::__private::{AbiList, WasmPrim};
+use wasmtime::{WasmRet, WasmTy};
+
+/// A flat result list that Wasmtime can return from a typed host function:
+/// none, one value, or several (multi-value).
+pub trait NativeResults: AbiList {
+    /// The closure's return type.
+    type Native: WasmRet;
+    /// Converts the list.
+    fn into_native(self) -> Self::Native;
+}
+
+impl NativeResults for () {
+    type Native = ();
+    #[inline(always)]
+    fn into_native(self) {}
+}
+
+impl<A: WasmPrim + WasmTy> NativeResults for (A, ()) {
+    type Native = A;
+    #[inline(always)]
+    fn into_native(self) -> A {
+        self.0
+    }
+}
+
+impl<A: WasmPrim + WasmTy, B: WasmPrim + WasmTy> NativeResults for (A, (B, ())) {
+    type Native = (A, B);
+    #[inline(always)]
+    fn into_native(self) -> (A, B) {
+        (self.0, self.1.0)
+    }
+}

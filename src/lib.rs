@@ -1,0 +1,180 @@
+//! # funk
+//!
+//! Expose high-level Rust host APIs to WebAssembly guests, and run them on
+//! [Wasmtime](https://docs.rs/wasmtime) or [Wasmer](https://docs.rs/wasmer).
+//!
+//! Write the API as ordinary methods on your state type and put
+//! [`#[host_functions]`](host_functions) on the `impl` block. Each method's
+//! parameters and result are lowered to the pointer/length ABI a guest
+//! compiled from Rust, C or Zig expects, every guest-supplied value is
+//! checked, and the same block links into either engine:
+//!
+//! ```
+//! use funk::{Borrow, Handle, HasResources, HostError, Failure, ResourceTable, Status, Take};
+//! use std::io::IoSliceMut;
+//!
+//! /// An in-memory file system.
+//! #[derive(Default)]
+//! struct Files {
+//!     table: ResourceTable,
+//! }
+//!
+//! struct File {
+//!     data: Vec<u8>,
+//!     pos: usize,
+//! }
+//!
+//! #[derive(Debug)]
+//! enum Errno {
+//!     NoEnt = 44,
+//! }
+//!
+//! impl HostError for Errno {
+//!     type Abi = Status; // returned as an i32 status; 0 means success
+//!     fn into_failure(self) -> Failure {
+//!         Failure::Status(self as i32)
+//!     }
+//! }
+//!
+//! impl HasResources for Files {
+//!     fn resources(&mut self) -> &mut ResourceTable {
+//!         &mut self.table
+//!     }
+//! }
+//!
+//! #[funk::host_functions(namespace = "fs")]
+//! impl Files {
+//!     /// Guest: `fs.open(path_ptr, path_len, fd_out_ptr) -> errno`.
+//!     fn open(&mut self, path: &str) -> Result<Handle<File>, Errno> {
+//!         if path != "/hello" {
+//!             return Err(Errno::NoEnt);
+//!         }
+//!         let file = File { data: b"hello, world".to_vec(), pos: 0 };
+//!         Ok(self.table.insert(file).expect("table full"))
+//!     }
+//!
+//!     /// Guest: `fs.read(fd, iovs_ptr, iovs_len, nread_out_ptr) -> errno`.
+//!     fn read(&mut self, fd: Borrow<File>, bufs: &mut [IoSliceMut<'_>]) -> Result<u32, Errno> {
+//!         let file = &mut self.table[fd];
+//!         let mut read = 0;
+//!         for buf in bufs.iter_mut() {
+//!             let n = buf.len().min(file.data.len() - file.pos);
+//!             buf[..n].copy_from_slice(&file.data[file.pos..file.pos + n]);
+//!             file.pos += n;
+//!             read += n;
+//!         }
+//!         Ok(read as u32)
+//!     }
+//!
+//!     /// Guest: `fs.close(fd)`. A stale or forged `fd` traps.
+//!     fn close(&mut self, fd: Take<File>) {
+//!         drop(fd.into_inner());
+//!     }
+//!
+//!     /// Guest: `fs.len(ptr, len) -> i64`.
+//!     #[funk(name = "len")]
+//!     fn length(&self, data: &[u8]) -> u64 {
+//!         data.len() as u64
+//!     }
+//! }
+//! ```
+//!
+//! Then link it: [`wasmtime::link`] into a `wasmtime::Linker`, or
+//! [`wasmer::link`] into `wasmer::Imports` (with the `wasmer` feature). Both
+//! take a closure that reaches `Files` from the store data; the examples in
+//! those modules are complete programs.
+//!
+//! ## The ABI
+//!
+//! | Rust parameter | wasm parameters | checked |
+//! |---|---|---|
+//! | `i32`, `u32`, `i64`, `u64`, `f32`, `f64` | the same type | — |
+//! | `u8`, `u16`, `i8`, `i16` | `i32` | in range |
+//! | `bool` | `i32` | 0 or 1 |
+//! | `char` | `i32` | Unicode scalar value |
+//! | `&[T]`, `&mut [T]` (`T:` [`Plain`]) | `ptr, count` | bounds, `count * size` overflow, alignment, aliasing |
+//! | `&str` | `ptr, len` | bounds, UTF-8 |
+//! | `&T`, `&mut T` (`T: Plain`) | `ptr` | bounds, alignment, aliasing |
+//! | `&[IoSlice]`, `&mut [IoSliceMut]` | `iovs_ptr, iovs_count` (WASI layout) | each entry, count limit, aliasing |
+//! | [`Handle<T>`] | `i32` | not checked (the method decides) |
+//! | [`Borrow<T>`], [`Take<T>`] | `i32` | live, right type, generation |
+//! | your type implementing [`Lift`] | what its `Abi` says | what you check |
+//!
+//! Results: `()` returns nothing; scalars, `bool`, `char` and [`Handle`] are
+//! returned directly; in a tuple `(A, B, ..)` the first element is returned
+//! and each further one is written through an out-pointer parameter appended
+//! to the signature; `Result<T, E>` returns a status code and writes `T`
+//! through out-pointers when `E`'s [`HostError::Abi`] is [`Status`], or traps
+//! on error and returns `T` directly when it is [`Traps`] (as for
+//! `Result<T, Trap>`). `Vec<T>` and `String` are written into a guest buffer
+//! `(ptr, capacity, len_out_ptr)` — see [`OutValue`].
+//!
+//! Types are classified by these traits, never by their spelling: a
+//! `type Fd = u32;` alias, `std::io::IoSliceMut<'_>` by full path, or your
+//! own type all work. Lifetimes in paths must be written out
+//! (`IoSliceMut<'_>`, not `IoSliceMut`).
+//!
+//! ## Attributes
+//!
+//! - `#[host_functions(namespace = "fs")]` on the block: the import module.
+//! - `#[funk(name = "len")]` on a method: the import name (default: the
+//!   method name).
+//! - `#[funk(namespace = "other")]` on a method: several namespaces per block.
+//! - `#[funk(skip)]`: keep a method out of the exports.
+//!
+//! Methods take `&self` or `&mut self`; doc comments, visibility and other
+//! attributes are kept as written.
+//!
+//! ## Traps
+//!
+//! A bad guest value never reaches your method and never panics the host:
+//! the call traps with a [`Trap`] naming the function, the argument and the
+//! problem, e.g. `fs::read: argument bufs: iovec 1: range
+//! 0xfff0..0x10010 outside memory of 0x10000 bytes`. A panic in a method is
+//! caught and becomes a trap too. Engines return the `Trap` as the error of
+//! the guest call, so `error.downcast_ref::<funk::Trap>()` finds it.
+
+#![warn(missing_docs)]
+
+extern crate self as funk;
+
+pub use funk_core::{
+    Borrow, ErrorAbi, Failure, GuestError, GuestIoVec, GuestMemory, GuestView, Handle, HandleError,
+    HasResources, HostError, Lift, LinkError, LowerCx, MemoryUnavailable, OutValue, Plain,
+    ResourceTable, ResultLowering, ReturnValue, Status, Take, Trap, TrapKind, Traps, abi, iovec,
+};
+
+/// Exposes the methods of an inherent `impl` block as WebAssembly host
+/// functions. See the [crate documentation](crate) for the ABI and the
+/// attributes.
+pub use funk_macros::host_functions;
+
+/// Derives [`Plain`](trait@Plain) for a `#[repr(C)]` struct of plain-data
+/// fields, so guests can pass it by pointer and in slices.
+///
+/// ```
+/// #[derive(Clone, Copy, funk::Plain)]
+/// #[repr(C)]
+/// struct Point {
+///     x: i32,
+///     y: i32,
+/// }
+/// ```
+pub use funk_macros::Plain;
+
+/// The list of functions a `#[host_functions]` block exports.
+pub use funk_core::call::{FuncInfo, HostApi};
+
+/// The Wasmtime backend (feature `wasmtime`, on by default).
+#[cfg(feature = "wasmtime")]
+pub use funk_wasmtime as wasmtime;
+
+/// The Wasmer backend (feature `wasmer`).
+#[cfg(feature = "wasmer")]
+pub use funk_wasmer as wasmer;
+
+/// Support for generated code; not a stable API.
+#[doc(hidden)]
+pub mod __private {
+    pub use funk_core::__private::*;
+}
