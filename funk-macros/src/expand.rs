@@ -233,6 +233,7 @@ fn shim(self_ty: &Type, function: &Function<'_>, names: &Names) -> TokenStream {
             };
             let mut __cx = __funk::LowerCx::new(&mut __memory, __state, #qualified);
             <#ret as __funk::ReturnValue<#self_ty>>::lower(__ret, &mut __cx, __outs)
+                .map_err(|trap| trap.in_function(#qualified))
         }
     }
 }
