@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::io::{IoSlice, IoSliceMut};
+use std::io::IoSlice;
 
 use common::Val::{self, F32, F64, I32, I64};
 use common::{Sig, forwarding_module};
@@ -72,6 +72,32 @@ impl<'a, S> Lift<'a, S> for Span {
 
 /// An alias: classification is by type, not by spelling.
 type Fd = u32;
+
+/// A user type with a one-word ABI and its own validation.
+pub struct Percent(u8);
+
+impl<'a, S> Lift<'a, S> for Percent {
+    type Abi = u32;
+    const MEMORY: bool = false;
+    fn lift(_: &'a GuestView<'_>, _: &mut S, value: u32) -> Result<Self, GuestError> {
+        match u8::try_from(value) {
+            Ok(p) if p <= 100 => Ok(Percent(p)),
+            _ => Err(GuestError::Custom(format!("{value}% is not a percentage"))),
+        }
+    }
+}
+
+/// A user type whose lifting code has a bug: it must trap, not unwind.
+pub struct Buggy;
+
+impl<'a, S> Lift<'a, S> for Buggy {
+    type Abi = u32;
+    const MEMORY: bool = false;
+    fn lift(_: &'a GuestView<'_>, _: &mut S, value: u32) -> Result<Self, GuestError> {
+        assert!(value != 13, "unlucky {value}");
+        Ok(Buggy)
+    }
+}
 
 #[funk::host_functions(namespace = "api")]
 impl Api {
@@ -143,7 +169,7 @@ impl Api {
         bufs.iter().map(|b| b.len() as u32).sum()
     }
 
-    fn scatter(&mut self, bufs: &mut [IoSliceMut<'_>]) -> u32 {
+    fn scatter(&mut self, bufs: &mut [std::io::IoSliceMut<'_>]) -> u32 {
         let mut source = self.gathered.as_slice();
         let mut written = 0;
         for buf in bufs.iter_mut() {
@@ -186,6 +212,12 @@ impl Api {
     fn echo_fd(&self, fd: Fd) -> Fd {
         fd + 1
     }
+
+    fn percent(&self, p: Percent) -> u32 {
+        u32::from(p.0)
+    }
+
+    fn buggy(&self, _b: Buggy) {}
 
     fn divmod(&self, a: u32, b: u32) -> Result<(u32, u32), Errno> {
         if b == 0 {
@@ -234,6 +266,52 @@ impl Api {
     /// Visibility is kept: callable from outside the impl.
     pub fn visible(&self) -> u32 {
         3
+    }
+
+    /// 20 wasm parameters: beyond Wasmtime's typed API (17), within Wasmer's (26).
+    #[allow(clippy::too_many_arguments)]
+    fn twenty(
+        &self,
+        a: &[u8],
+        b: &[u8],
+        c: &[u8],
+        d: &[u8],
+        e: &[u8],
+        f: &[u8],
+        g: &[u8],
+        h: &[u8],
+        i: &[u8],
+    ) -> Result<(u32, u32), Errno> {
+        let parts = [a, b, c, d, e, f, g, h, i];
+        Ok((
+            parts.iter().map(|p| p.len() as u32).sum(),
+            parts.concat().iter().map(|&x| u32::from(x)).sum(),
+        ))
+    }
+
+    /// 30 wasm parameters: beyond both engines' typed APIs.
+    #[allow(clippy::too_many_arguments)]
+    fn thirty(
+        &self,
+        a: &[u8],
+        b: &[u8],
+        c: &[u8],
+        d: &[u8],
+        e: &[u8],
+        f: &[u8],
+        g: &[u8],
+        h: &[u8],
+        i: &[u8],
+        j: &[u8],
+        k: &[u8],
+        l: &[u8],
+        m: &[u8],
+        n: &[u8],
+        o: &mut [u8],
+    ) -> u64 {
+        let parts = [a, b, c, d, e, f, g, h, i, j, k, l, m, n];
+        o.fill(9);
+        parts.iter().map(|p| p.len() as u64).sum()
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -294,6 +372,8 @@ const SIGS: &[Sig] = &[
     ("api", "open_other", &[], &["i32"]),
     ("api", "span_len", P2, &["i32"]),
     ("api", "echo_fd", &["i32"], &["i32"]),
+    ("api", "percent", &["i32"], &["i32"]),
+    ("api", "buggy", &["i32"], &[]),
     ("api", "divmod", &["i32", "i32", "i32", "i32"], &["i32"]),
     ("api", "checked_div", P2, &["i32"]),
     ("api", "triple", P2, &["i32"]),
@@ -304,6 +384,8 @@ const SIGS: &[Sig] = &[
     ("api", "renamed", &[], &["i32"]),
     ("api", "visible", &[], &["i32"]),
     ("api", "seventeen", &["i32"; 17], &["i32"]),
+    ("api", "twenty", &["i32"; 20], &["i32"]),
+    ("api", "thirty", &["i32"; 30], &["i64"]),
 ];
 
 fn u32s(bytes: &[u8]) -> Vec<u32> {
@@ -445,6 +527,12 @@ each_engine! {
         let err = g.call("api.span_len", &[I32(10), I32(3)]).unwrap_err();
         assert_eq!(err, "api::span_len: argument span: span 10..3 is reversed");
         assert_eq!(one(g.call("api.echo_fd", &[I32(41)])), I32(42));
+        assert_eq!(one(g.call("api.percent", &[I32(100)])), I32(100));
+        let err = g.call("api.percent", &[I32(256)]).unwrap_err();
+        assert_eq!(err, "api::percent: argument p: 256% is not a percentage");
+        g.call("api.buggy", &[I32(1)]).unwrap();
+        let err = g.call("api.buggy", &[I32(13)]).unwrap_err();
+        assert_eq!(err, "api::buggy: host function panicked: unlucky 13");
     }
 
     #[test]
@@ -488,6 +576,26 @@ each_engine! {
         assert_eq!(one(g.call("api.renamed", &[])), I32(9));
         let args: Vec<Val> = (1..=17).map(I32).collect();
         assert_eq!(one(g.call("api.seventeen", &args)), I32(153));
+    }
+
+    #[test]
+    fn signatures_longer_than_the_typed_apis_still_work() {
+        let mut g = guest();
+        g.write(0, &[1, 2, 3, 4, 5, 6, 7, 8, 9]);
+        // Nine slices (i, i + 1) over the same bytes, then two out-pointers.
+        let mut args: Vec<Val> = (0..9).flat_map(|i| [I32(i), I32(1)]).collect();
+        args.extend([I32(64), I32(68)]);
+        assert_eq!(one(g.call("api.twenty", &args)), I32(0));
+        assert_eq!(u32s(&g.read(64, 8)), [9, 45]);
+        let err = g.call("api.twenty", &[&args[..2], &[I32(0x10000), I32(1)], &args[4..]].concat()).unwrap_err();
+        assert_eq!(err, "api::twenty: argument b: range 0x10000..0x10001 outside memory of 0x10000 bytes");
+        let mut args: Vec<Val> = (0..14).flat_map(|i| [I32(i), I32(2)]).collect();
+        args.extend([I32(100), I32(3)]);
+        assert_eq!(one(g.call("api.thirty", &args)), I64(28));
+        assert_eq!(g.read(100, 3), [9, 9, 9]);
+        args[28] = I32(1);
+        let err = g.call("api.thirty", &args).unwrap_err();
+        assert_eq!(err, "api::thirty: argument o: region 0x1..0x4 overlaps region 0x0..0x2 already borrowed by this call (a mutable view may not alias)");
     }
 
     #[test]

@@ -129,10 +129,17 @@ macro_rules! single_abi {
 }
 single_abi!(i32, u32, i64, u64, f32, f64);
 
-macro_rules! nest {
+/// `abi_list!(A, B, C)` is the list type (or pattern) `(A, (B, (C, ())))`;
+/// `abi_list!(A, B; Rest)` ends in `Rest` instead of `()`. Used by the
+/// backends to write one impl per arity.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! abi_list {
     () => { () };
-    ($h:ident $(, $t:ident)*) => { ($h, nest!($($t),*)) };
+    (; $rest:ident) => { $rest };
+    ($h:ident $(, $t:ident)* $(; $rest:ident)?) => { ($h, $crate::abi_list!($($t),* $(; $rest)?)) };
 }
+use crate::abi_list as nest;
 
 macro_rules! tuple_abi {
     ($($name:ident),+) => {

@@ -47,10 +47,13 @@ pub struct FuncInfo {
 /// and flat results `R` for state `S`.
 #[diagnostic::on_unimplemented(
     message = "this engine cannot define a host function with wasm parameters `{P}` and results `{R}`",
-    note = "the flattened signature (arguments + out-pointers) exceeds what the engine's typed API accepts: Wasmtime takes at most 17 parameters, Wasmer 26; pass a record or iovec pointer instead of many scalars"
+    note = "every flat signature of wasm number types with at most two results is supported; check that each parameter's `Lift::Abi` is made of `i32`, `u32`, `i64`, `u64`, `f32` or `f64`"
 )]
 pub trait Define<S, P: AbiList, R: AbiList> {
     /// Defines `info.namespace`/`info.name` as `shim`.
+    ///
+    /// The backend must run the shim through [`run_shim`], so that a panic
+    /// anywhere in it (lifting, the method, lowering) becomes a trap.
     fn define<F>(&mut self, info: &'static FuncInfo, shim: F) -> Result<(), LinkError>
     where
         F: for<'c> Fn(Call<'c, S>, P) -> Result<R, Trap> + Copy + Send + Sync + 'static;
@@ -69,8 +72,15 @@ pub trait HostApi {
     const FUNCTIONS: &'static [FuncInfo];
 }
 
-/// Runs a host method, turning a panic into a trap that names `function`.
+/// Runs a shim, turning a panic anywhere in it into a trap that names the
+/// function. Unwinding stops here, never inside the engine.
 #[inline(always)]
-pub fn catch_panic<R>(function: &'static str, f: impl FnOnce() -> R) -> Result<R, Trap> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|p| Trap::panic(function, p))
+pub fn run_shim<R>(
+    info: &'static FuncInfo,
+    shim: impl FnOnce() -> Result<R, Trap>,
+) -> Result<R, Trap> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(shim)) {
+        Ok(result) => result,
+        Err(payload) => Err(Trap::panic(info.qualified, payload)),
+    }
 }

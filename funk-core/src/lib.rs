@@ -39,7 +39,7 @@ pub use resources::{Borrow, Handle, HandleError, HasResources, ResourceTable, Ta
 #[doc(hidden)]
 pub mod __private {
     pub use crate::abi::{Abi, AbiList, Concat, DescribeList, WasmPrim, WasmType};
-    pub use crate::call::{Call, Define, FuncInfo, HostApi, HostFunctions, catch_panic};
+    pub use crate::call::{Call, Define, FuncInfo, HostApi, HostFunctions, run_shim};
     pub use crate::{Lift, LinkError, LowerCx, ReturnValue, Trap};
     pub use bytemuck;
 }

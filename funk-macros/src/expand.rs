@@ -5,8 +5,8 @@
 //!   (`<T as Lift<'static, S>>::Abi`), so the meaning of each type lives in
 //!   funk-core and the compiler, not in this macro;
 //! - a shim: split the flat arguments, lift each one (trapping with the
-//!   function and argument named), call the method with panics caught, lower
-//!   the result;
+//!   function and argument named), call the method, lower the result (the
+//!   backend runs the whole shim with panics caught);
 //! - one `Define` call per shim in the `HostFunctions` impl.
 
 use proc_macro2::{Span, TokenStream};
@@ -215,7 +215,7 @@ fn shim(self_ty: &Type, function: &Function<'_>, names: &Names) -> TokenStream {
     let ret = return_type(function);
     let call_span = function.method.sig.ident.span();
     let call = quote_spanned! {call_span=>
-        __funk::catch_panic(#qualified, || <#self_ty>::#method(__state, #(#values),*))?
+        <#self_ty>::#method(__state, #(#values),*)
     };
     quote! {
         #[inline]

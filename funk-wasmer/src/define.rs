@@ -2,7 +2,7 @@
 
 use std::marker::PhantomData;
 
-use funk_core::__private::{Call, Define, FuncInfo, HostFunctions, WasmPrim};
+use funk_core::__private::{Call, Define, FuncInfo, HostFunctions, WasmPrim, run_shim};
 use funk_core::{LinkError, Trap};
 use wasmer::{
     AsStoreMut, FromToNativeWasmType, Function, FunctionEnv, FunctionEnvMut, Imports, RuntimeError,
@@ -14,10 +14,10 @@ use crate::results::NativeResults;
 /// An [`Imports`] being filled with the functions of host state `S`, which
 /// is reached from the environment data `T` through `G`.
 pub struct Linking<'l, T, S, G, St> {
-    store: &'l mut St,
-    env: &'l FunctionEnv<T>,
-    imports: &'l mut Imports,
-    get: G,
+    pub(crate) store: &'l mut St,
+    pub(crate) env: &'l FunctionEnv<T>,
+    pub(crate) imports: &'l mut Imports,
+    pub(crate) get: G,
     _state: PhantomData<fn() -> S>,
 }
 
@@ -45,14 +45,11 @@ where
     })
 }
 
-fn to_wasmer(trap: Trap) -> RuntimeError {
+pub(crate) fn to_wasmer(trap: Trap) -> RuntimeError {
     RuntimeError::user(Box::new(trap))
 }
 
-macro_rules! nest {
-    () => { () };
-    ($h:ident $(, $t:ident)*) => { ($h, nest!($($t),*)) };
-}
+use funk_core::abi_list as nest;
 
 macro_rules! define_arity {
     ($($A:ident $a:ident),*) => {
@@ -74,9 +71,9 @@ macro_rules! define_arity {
                     self.store,
                     self.env,
                     move |mut env: FunctionEnvMut<'_, T>, $($a: $A),*| -> Result<R::Native, RuntimeError> {
-                        enter(&mut env, get, info.memory, |call| {
-                            shim(call, nest!($($a),*)).map(R::into_native).map_err(to_wasmer)
-                        })
+                        run_shim(info, || enter(&mut env, get, info.memory, |call| shim(call, nest!($($a),*))))
+                            .map(R::into_native)
+                            .map_err(to_wasmer)
                     },
                 );
                 self.imports.define(info.namespace, info.name, function);

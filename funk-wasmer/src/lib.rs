@@ -45,9 +45,11 @@
 #![warn(missing_docs)]
 
 mod define;
+mod dynamic;
 mod memory;
 mod results;
 
 pub use define::{Linking, link};
+pub use dynamic::{DynamicList, DynamicPrim};
 pub use memory::{BindError, HasMemory, Host, MemorySlot, bind_memory};
 pub use results::NativeResults;

@@ -2,7 +2,7 @@
 
 use std::marker::PhantomData;
 
-use funk_core::__private::{Call, Define, FuncInfo, HostFunctions, WasmPrim};
+use funk_core::__private::{Call, Define, FuncInfo, HostFunctions, WasmPrim, run_shim};
 use funk_core::{LinkError, Trap};
 use wasmtime::{Caller, Linker, WasmTy};
 
@@ -12,8 +12,8 @@ use crate::results::NativeResults;
 /// A [`Linker`] being filled with the functions of host state `S`, which is
 /// reached from the store data `T` through `G`.
 pub struct Linking<'l, T: 'static, S, G> {
-    linker: &'l mut Linker<T>,
-    get: G,
+    pub(crate) linker: &'l mut Linker<T>,
+    pub(crate) get: G,
     _state: PhantomData<fn() -> S>,
 }
 
@@ -42,14 +42,11 @@ where
     S::define_all(&mut Linking::new(linker, get))
 }
 
-fn to_wasmtime(trap: Trap) -> wasmtime::Error {
+pub(crate) fn to_wasmtime(trap: Trap) -> wasmtime::Error {
     wasmtime::Error::new(trap)
 }
 
-macro_rules! nest {
-    () => { () };
-    ($h:ident $(, $t:ident)*) => { ($h, nest!($($t),*)) };
-}
+use funk_core::abi_list as nest;
 
 macro_rules! define_arity {
     ($($A:ident $a:ident),*) => {
@@ -71,8 +68,9 @@ macro_rules! define_arity {
                         info.namespace,
                         info.name,
                         move |mut caller: Caller<'_, T>, $($a: $A),*| -> wasmtime::Result<R::Native> {
-                            let call = enter(&mut caller, get, info.memory);
-                            shim(call, nest!($($a),*)).map(R::into_native).map_err(to_wasmtime)
+                            run_shim(info, || shim(enter(&mut caller, get, info.memory), nest!($($a),*)))
+                                .map(R::into_native)
+                                .map_err(to_wasmtime)
                         },
                     )
                     .map(drop)
