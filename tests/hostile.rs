@@ -525,3 +525,38 @@ each_engine! {
         assert_eq!(trap, expected);
     }
 }
+
+/// Shared memories can be written by other threads while the host holds a
+/// slice of them, so funk refuses to bind one. (Wasmtime is built here
+/// without the threads proposal, so only Wasmer can instantiate such a guest.)
+#[cfg(feature = "wasmer")]
+#[test]
+fn wasmer_refuses_to_bind_a_shared_memory() {
+    use funk::wasmer::{Host, bind_memory, link};
+    use wasmer::{FunctionEnv, Imports, Instance, Module, Store};
+
+    let wat = r#"(module
+        (import "h" "bytes" (func $bytes (param i32 i32) (result i32)))
+        (memory (export "memory") 1 1 shared)
+        (func (export "h.bytes") (param i32 i32) (result i32) local.get 0 local.get 1 call $bytes))"#;
+    let mut store = Store::default();
+    let module = Module::new(&store, wat).unwrap();
+    let env = FunctionEnv::new(&mut store, Host::new(Hostile::default()));
+    let mut imports = Imports::new();
+    link(&mut store, &env, &mut imports, |h: &mut Host<Hostile>| {
+        &mut h.state
+    })
+    .unwrap();
+    let instance = Instance::new(&mut store, &module, &imports).unwrap();
+    let error = bind_memory(&mut store, &env, &instance).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "cannot bind guest memory: the guest memory is shared between threads, which funk does not support"
+    );
+    let call = instance.exports.get_function("h.bytes").unwrap();
+    let trap = call.call(&mut store, &[0.into(), 4.into()]).unwrap_err();
+    assert_eq!(
+        trap.downcast_ref::<funk::Trap>().unwrap().to_string(),
+        "h::bytes: argument data: no guest memory is bound to this store (bind it after instantiation)"
+    );
+}

@@ -19,6 +19,10 @@
 pub trait WasmPrim: Copy + Send + Sync + 'static + sealed::Sealed {
     /// The wasm value type this primitive travels as.
     const TYPE: WasmType;
+    /// Reads it from a dynamic value of the right type.
+    fn from_value(value: WasmValue) -> Option<Self>;
+    /// Wraps it as a dynamic value.
+    fn into_value(self) -> WasmValue;
 }
 
 /// The four WebAssembly number types.
@@ -39,14 +43,29 @@ mod sealed {
 }
 
 macro_rules! wasm_prims {
-    ($($t:ty => $w:ident),*) => {$(
+    ($($t:ty => $w:ident as $repr:ty),*) => {$(
         impl sealed::Sealed for $t {}
         impl WasmPrim for $t {
             const TYPE: WasmType = WasmType::$w;
+            #[inline]
+            fn from_value(value: WasmValue) -> Option<Self> {
+                match value {
+                    // Same-width reinterpretation: u32 travels as i32 bits.
+                    WasmValue::$w(v) => Some(v as $t),
+                    _ => None,
+                }
+            }
+            #[inline]
+            fn into_value(self) -> WasmValue {
+                WasmValue::$w(self as $repr)
+            }
         }
     )*};
 }
-wasm_prims!(i32 => I32, u32 => I32, i64 => I64, u64 => I64, f32 => F32, f64 => F64);
+wasm_prims!(
+    i32 => I32 as i32, u32 => I32 as i32, i64 => I64 as i64, u64 => I64 as i64,
+    f32 => F32 as f32, f64 => F64 as f64
+);
 
 /// A type-level list of wasm primitives: `()` or `(Head, Tail)`.
 pub trait AbiList: Sized + 'static {
@@ -169,21 +188,50 @@ tuple_abi!(A, B, C, D, E, F);
 tuple_abi!(A, B, C, D, E, F, G);
 tuple_abi!(A, B, C, D, E, F, G, H);
 
-/// Appends the wasm types of a list to `out`; backends use it to build
-/// engine function types and the tests use it to check signatures.
-pub trait DescribeList: AbiList {
+/// One wasm value of any type, for engines' dynamic (untyped) APIs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum WasmValue {
+    /// `i32`
+    I32(i32),
+    /// `i64`
+    I64(i64),
+    /// `f32`
+    F32(f32),
+    /// `f64`
+    F64(f64),
+}
+
+/// A list read from and written to dynamic value slices; backends use it
+/// for signatures longer than their engine's typed API accepts.
+pub trait DynamicList: AbiList {
     /// Pushes each element's [`WasmType`].
     fn describe(out: &mut Vec<WasmType>);
+    /// Reads the list from the front of `values`, if the types match.
+    fn from_values(values: &[WasmValue]) -> Option<Self>;
+    /// Appends the list to `out`.
+    fn into_values(self, out: &mut Vec<WasmValue>);
 }
 
-impl DescribeList for () {
+impl DynamicList for () {
     fn describe(_: &mut Vec<WasmType>) {}
+    fn from_values(_: &[WasmValue]) -> Option<Self> {
+        Some(())
+    }
+    fn into_values(self, _: &mut Vec<WasmValue>) {}
 }
 
-impl<H: WasmPrim, T: DescribeList> DescribeList for (H, T) {
+impl<H: WasmPrim, T: DynamicList> DynamicList for (H, T) {
     fn describe(out: &mut Vec<WasmType>) {
         out.push(H::TYPE);
         T::describe(out);
+    }
+    fn from_values(values: &[WasmValue]) -> Option<Self> {
+        let (first, rest) = values.split_first()?;
+        Some((H::from_value(*first)?, T::from_values(rest)?))
+    }
+    fn into_values(self, out: &mut Vec<WasmValue>) {
+        out.push(self.0.into_value());
+        self.1.into_values(out);
     }
 }
 
@@ -205,8 +253,20 @@ mod tests {
     #[test]
     fn describe_lists_wasm_types_in_order() {
         let mut types = Vec::new();
-        <<Three as Concat<Two>>::Output as DescribeList>::describe(&mut types);
+        <<Three as Concat<Two>>::Output as DynamicList>::describe(&mut types);
         use WasmType::*;
         assert_eq!(types, [I32, I64, F32, I32, F64]);
+    }
+
+    #[test]
+    fn dynamic_values_round_trip_and_check_types() {
+        let list: Three = (u32::MAX, (7u64, (1.5f32, ())));
+        let mut values = Vec::new();
+        list.into_values(&mut values);
+        assert_eq!(values[0], WasmValue::I32(-1));
+        assert_eq!(Three::from_values(&values), Some(list));
+        values[1] = WasmValue::I32(7);
+        assert_eq!(Three::from_values(&values), None, "type mismatch");
+        assert_eq!(Three::from_values(&values[..2]), None, "too short");
     }
 }

@@ -38,7 +38,7 @@ pub use resources::{Borrow, Handle, HandleError, HasResources, ResourceTable, Ta
 /// Support for generated code and backends; not a stable API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::abi::{Abi, AbiList, Concat, DescribeList, WasmPrim, WasmType};
+    pub use crate::abi::{Abi, AbiList, Concat, DynamicList, WasmPrim, WasmType, WasmValue};
     pub use crate::call::{Call, Define, FuncInfo, HostApi, HostFunctions, run_shim};
     pub use crate::{Lift, LinkError, LowerCx, ReturnValue, Trap};
     pub use bytemuck;

@@ -2,7 +2,9 @@
 //! accepts (26 parameters) are defined with `Function::new_with_env`
 //! instead, passing values as `Value` slices: slower, but any length works.
 
-use funk_core::__private::{AbiList, Call, Define, FuncInfo, WasmPrim, run_shim};
+use funk_core::__private::{
+    AbiList, Call, Define, DynamicList, FuncInfo, WasmType, WasmValue, run_shim,
+};
 use funk_core::abi_list;
 use funk_core::{LinkError, Trap};
 use wasmer::{AsStoreMut, Function, FunctionEnvMut, FunctionType, RuntimeError, Type, Value};
@@ -10,81 +12,37 @@ use wasmer::{AsStoreMut, Function, FunctionEnvMut, FunctionType, RuntimeError, T
 use crate::define::{Linking, to_wasmer};
 use crate::memory::{HasMemory, enter};
 
-/// A primitive that converts to and from Wasmer's dynamic `Value`.
-pub trait DynamicPrim: WasmPrim {
-    /// Its value type.
-    fn value_type() -> Type;
-    /// Reads it from a `Value` of the right type.
-    fn from_value(value: &Value) -> Option<Self>;
-    /// Wraps it.
-    fn into_value(self) -> Value;
-}
-
-macro_rules! dynamic_prim {
-    ($($t:ty => $variant:ident, |$v:ident| $from:expr, $into:expr;)*) => {$(
-        impl DynamicPrim for $t {
-            fn value_type() -> Type {
-                Type::$variant
-            }
-            fn from_value(value: &Value) -> Option<Self> {
-                match value {
-                    Value::$variant($v) => Some($from),
-                    _ => None,
-                }
-            }
-            fn into_value(self) -> Value {
-                let $v = self;
-                Value::$variant($into)
-            }
-        }
-    )*};
-}
-dynamic_prim! {
-    i32 => I32, |v| *v, v;
-    u32 => I32, |v| *v as u32, v as i32;
-    i64 => I64, |v| *v, v;
-    u64 => I64, |v| *v as u64, v as i64;
-    f32 => F32, |v| *v, v;
-    f64 => F64, |v| *v, v;
-}
-
-/// A flat list that converts to and from `Value` slices.
-pub trait DynamicList: AbiList {
-    /// Appends the value types.
-    fn value_types(out: &mut Vec<Type>);
-    /// Reads the list from the front of `values`.
-    fn from_values(values: &[Value]) -> Option<Self>;
-    /// Appends the list to `out`.
-    fn into_values(self, out: &mut Vec<Value>);
-}
-
-impl DynamicList for () {
-    fn value_types(_: &mut Vec<Type>) {}
-    fn from_values(_: &[Value]) -> Option<Self> {
-        Some(())
-    }
-    fn into_values(self, _: &mut Vec<Value>) {}
-}
-
-impl<H: DynamicPrim, T: DynamicList> DynamicList for (H, T) {
-    fn value_types(out: &mut Vec<Type>) {
-        out.push(H::value_type());
-        T::value_types(out);
-    }
-    fn from_values(values: &[Value]) -> Option<Self> {
-        let (first, rest) = values.split_first()?;
-        Some((H::from_value(first)?, T::from_values(rest)?))
-    }
-    fn into_values(self, out: &mut Vec<Value>) {
-        out.push(self.0.into_value());
-        self.1.into_values(out);
-    }
-}
-
 fn types<L: DynamicList>() -> Vec<Type> {
-    let mut out = Vec::with_capacity(L::LEN);
-    L::value_types(&mut out);
-    out
+    let mut types = Vec::with_capacity(L::LEN);
+    L::describe(&mut types);
+    types
+        .into_iter()
+        .map(|ty| match ty {
+            WasmType::I32 => Type::I32,
+            WasmType::I64 => Type::I64,
+            WasmType::F32 => Type::F32,
+            WasmType::F64 => Type::F64,
+        })
+        .collect()
+}
+
+fn from_value(value: &Value) -> Option<WasmValue> {
+    Some(match *value {
+        Value::I32(v) => WasmValue::I32(v),
+        Value::I64(v) => WasmValue::I64(v),
+        Value::F32(v) => WasmValue::F32(v),
+        Value::F64(v) => WasmValue::F64(v),
+        _ => return None,
+    })
+}
+
+fn into_value(value: WasmValue) -> Value {
+    match value {
+        WasmValue::I32(v) => Value::I32(v),
+        WasmValue::I64(v) => Value::I64(v),
+        WasmValue::F32(v) => Value::F32(v),
+        WasmValue::F64(v) => Value::F64(v),
+    }
 }
 
 // Lists of 27 or more values: the typed impls in `define` stop at 26, so
@@ -165,19 +123,22 @@ where
             move |mut env: FunctionEnvMut<'_, T>,
                   params: &[Value]|
                   -> Result<Vec<Value>, RuntimeError> {
-                let args = DynamicList::from_values(params).ok_or_else(|| {
-                    to_wasmer(
-                        Trap::new("arguments do not match the signature")
-                            .in_function(info.qualified),
-                    )
-                })?;
+                let values: Option<Vec<WasmValue>> = params.iter().map(from_value).collect();
+                let args = values
+                    .and_then(|v| DynamicList::from_values(&v))
+                    .ok_or_else(|| {
+                        to_wasmer(
+                            Trap::new("arguments do not match the signature")
+                                .in_function(info.qualified),
+                        )
+                    })?;
                 let values = run_shim(info, || {
                     enter(&mut env, get, info.memory, |call| shim(call, args))
                 })
                 .map_err(to_wasmer)?;
                 let mut out = Vec::with_capacity(R::LEN);
                 values.into_values(&mut out);
-                Ok(out)
+                Ok(out.into_iter().map(into_value).collect())
             },
         );
         self.imports.define(info.namespace, info.name, function);

@@ -50,6 +50,5 @@ mod memory;
 mod results;
 
 pub use define::{Linking, link};
-pub use dynamic::{DynamicList, DynamicPrim};
 pub use memory::{BindError, HasMemory, Host, MemorySlot, bind_memory};
 pub use results::NativeResults;
