@@ -7,7 +7,7 @@
 //! another; results are written back through the `GuestMemory` after the view,
 //! and with it every lent region, is gone. The compiler proves the second part.
 
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::marker::PhantomData;
 use std::mem::{align_of, size_of};
 use std::ops::Range;
@@ -87,7 +87,7 @@ impl<'m> GuestMemory<'m> {
             len,
             unavailable,
             borrows: RefCell::new(BorrowSet::default()),
-            arena: bumpalo::Bump::new(),
+            arena: OnceCell::new(),
             _memory: PhantomData,
         }
     }
@@ -125,7 +125,8 @@ pub struct GuestView<'v> {
     len: usize,
     unavailable: Option<MemoryUnavailable>,
     borrows: RefCell<BorrowSet>,
-    arena: bumpalo::Bump,
+    /// Created on first use: most calls lift no iovecs.
+    arena: OnceCell<bumpalo::Bump>,
     _memory: PhantomData<&'v mut [u8]>,
 }
 
@@ -222,28 +223,33 @@ impl GuestView<'_> {
     /// Allocates a scratch slice that lives as long as the view; used for
     /// host-side arrays built while lifting (such as `IoSlice` lists).
     pub(crate) fn alloc_slice<T>(&self, len: usize, fill: impl FnMut(usize) -> T) -> &mut [T] {
-        self.arena.alloc_slice_fill_with(len, fill)
+        self.arena
+            .get_or_init(bumpalo::Bump::new)
+            .alloc_slice_fill_with(len, fill)
     }
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 struct Claim {
     start: u64,
     end: u64,
     mutable: bool,
 }
 
+const INLINE_CLAIMS: usize = 4;
+
 /// The regions lent so far. Few calls lend more than a handful, so the first
 /// ones are kept inline.
 #[derive(Default)]
 struct BorrowSet {
-    inline: [Option<Claim>; 4],
+    inline: [Claim; INLINE_CLAIMS],
+    inline_len: usize,
     spill: Vec<Claim>,
 }
 
 impl BorrowSet {
     fn len(&self) -> usize {
-        self.inline.iter().flatten().count() + self.spill.len()
+        self.inline_len + self.spill.len()
     }
 
     fn claim(&mut self, start: u64, end: u64, mutable: bool) -> Result<(), GuestError> {
@@ -251,12 +257,7 @@ impl BorrowSet {
             // An empty region aliases nothing.
             return Ok(());
         }
-        let new = Claim {
-            start,
-            end,
-            mutable,
-        };
-        let existing = self.inline.iter().flatten().chain(self.spill.iter());
+        let existing = self.inline[..self.inline_len].iter().chain(&self.spill);
         for other in existing {
             let overlaps = start < other.end && other.start < end;
             if overlaps && (mutable || other.mutable) {
@@ -269,9 +270,16 @@ impl BorrowSet {
                 });
             }
         }
-        match self.inline.iter_mut().find(|slot| slot.is_none()) {
-            Some(slot) => *slot = Some(new),
-            None => self.spill.push(new),
+        let new = Claim {
+            start,
+            end,
+            mutable,
+        };
+        if self.inline_len < INLINE_CLAIMS {
+            self.inline[self.inline_len] = new;
+            self.inline_len += 1;
+        } else {
+            self.spill.push(new);
         }
         Ok(())
     }
