@@ -101,6 +101,7 @@ impl<'a, S> Lift<'a, S> for Buggy {
 
 #[funk::host_functions(namespace = "api")]
 impl Api {
+    #[allow(clippy::too_many_arguments)]
     fn widths(&self, a: u8, b: i8, c: u16, d: i16, e: u32, f: i32, g: u64, h: i64) -> i64 {
         i64::from(a)
             + i64::from(b)

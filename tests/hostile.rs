@@ -114,10 +114,10 @@ impl Hostile {
         res.handle().raw()
     }
     fn take_res(&mut self, res: Take<Res>) {
-        drop(res);
+        let Res = res.into_inner();
     }
     fn take_two(&mut self, a: Take<Res>, b: Take<Res>) {
-        drop((a, b));
+        let (Res, Res) = (a.into_inner(), b.into_inner());
     }
     fn out_u32(&self) -> Result<u32, Errno> {
         Ok(7)
