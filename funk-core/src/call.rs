@@ -47,7 +47,8 @@ pub struct FuncInfo {
 /// and flat results `R` for state `S`.
 #[diagnostic::on_unimplemented(
     message = "this engine cannot define a host function with wasm parameters `{P}` and results `{R}`",
-    note = "every flat signature of wasm number types with at most two results is supported; check that each parameter's `Lift::Abi` is made of `i32`, `u32`, `i64`, `u64`, `f32` or `f64`"
+    note = "every flat signature of wasm number types with at most two results is supported; check that each parameter's `Lift::Abi` is made of `i32`, `u32`, `i64`, `u64`, `f32` or `f64`",
+    note = "a `_` in the parameters or results means one of the function's parameter or return types is unsupported; this error follows from that one, so fix the error reported on the type first"
 )]
 pub trait Define<S, P: AbiList, R: AbiList> {
     /// Defines `info.namespace`/`info.name` as `shim`.

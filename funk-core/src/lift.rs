@@ -39,7 +39,7 @@ use crate::resources::{Borrow, Handle, HasResources, Take};
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a host function parameter",
     label = "unsupported parameter type",
-    note = "parameters are integers, floats, `bool`, `char`, `&[T]`/`&mut [T]` of plain data, `&str`, `&T`/`&mut T` of plain data, `&[IoSlice]`, `&mut [IoSliceMut]`, `Handle<T>`, `Borrow<T>`, `Take<T>`, or a type implementing `funk::Lift`"
+    note = "parameters are integers, floats, `bool`, `char`, `&str`, `&[T]`, `&mut [T]`, `&T` or `&mut T` where `T: funk::Plain`, `&[IoSlice]`, `&mut [IoSliceMut]`, `Handle<T>`, `Borrow<T>`, `Take<T>`, or a type implementing `funk::Lift`"
 )]
 pub trait Lift<'a, S>: Sized {
     /// The wasm values this parameter arrives as.

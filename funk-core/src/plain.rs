@@ -15,7 +15,8 @@
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a plain-data guest type",
     label = "not plain data",
-    note = "derive `funk::Plain` on a `#[repr(C)]` struct whose fields are all plain data (fixed-width integers, floats, arrays, other `Plain` records)"
+    note = "plain data is fixed-width integers, `f32`, `f64`, arrays of plain data, and `#[repr(C)]` structs with `#[derive(funk::Plain)]` whose fields are all plain data",
+    note = "`bool`, `char`, `usize`, `isize`, references and pointers are not plain data (not every bit pattern is valid, or the size differs between host and guest): use a fixed-width integer"
 )]
 pub trait Plain: bytemuck::Pod {}
 

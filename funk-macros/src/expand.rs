@@ -15,16 +15,22 @@ use syn::spanned::Spanned;
 use syn::{ImplItem, ItemImpl, Type};
 
 use crate::ast::{Block, Function};
-use crate::attr::{self, BlockAttr};
+use crate::attr;
 use crate::lifetimes::to_static;
 use crate::valid;
 
 pub fn host_functions(args: TokenStream, item: ItemImpl) -> TokenStream {
+    let block_attr = match attr::parse_block(args) {
+        Ok(block_attr) => block_attr,
+        // Without a namespace every method would also report a missing one;
+        // the attribute is the one mistake to fix first.
+        Err(error) => {
+            let error = error.into_compile_error();
+            let cleaned = strip_funk_attributes(&item);
+            return quote! { #cleaned #error };
+        }
+    };
     let mut errors = Vec::new();
-    let block_attr = attr::parse_block(args).unwrap_or_else(|e| {
-        errors.push(e);
-        BlockAttr::default()
-    });
     let block = Block::from_syn(&item, block_attr, &mut errors);
     valid::check(&block, &mut errors);
     let cleaned = strip_funk_attributes(&item);

@@ -59,18 +59,26 @@ pub fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
     let checks = fields
         .iter()
         .map(|ty| quote_spanned!(ty.span()=> __funk_assert_plain::<#ty>();));
-    let padding_message =
-        format!("`{ident}` has padding; add explicit fields for it so every byte is defined");
+    let padding_message = format!(
+        "`{ident}` has padding (its size exceeds the sum of its fields' sizes); add explicit \
+         fields for the padding bytes, e.g. `_pad: [u8; N]`, so every byte is defined"
+    );
+    // Spanned at the struct's name, so the failed assertion points there.
+    // With a user span, lints see this as user code: allow `0 + size`.
+    let padding_check = quote_spanned! {ident.span()=>
+        #[allow(clippy::identity_op)]
+        const _: () = ::core::assert!(
+            ::core::mem::size_of::<#ident>() == 0 #(+ ::core::mem::size_of::<#fields>())*,
+            #padding_message
+        );
+    };
     Ok(quote! {
         const _: () = {
             fn __funk_fields_are_plain() {
                 fn __funk_assert_plain<T: ::funk::Plain>() {}
                 #(#checks)*
             }
-            const _: () = ::core::assert!(
-                ::core::mem::size_of::<#ident>() == 0 #(+ ::core::mem::size_of::<#fields>())*,
-                #padding_message
-            );
+            #padding_check
             // SAFETY: `#ident` is `repr(C)` (checked by the derive), every
             // field is `Plain` (checked by `__funk_fields_are_plain`) and the
             // fields add up to the struct's size, so there is no padding:

@@ -5,7 +5,6 @@
 
 use std::collections::HashMap;
 
-use syn::spanned::Spanned;
 use syn::{FnArg, LitStr, Type};
 
 use crate::ast::{Block, Function};
@@ -150,8 +149,8 @@ fn check_param_type(ty: &Type, errors: &mut Vec<syn::Error>) {
                 && path.qself.is_none()
                 && path.path.is_ident("str")
             {
-                errors.push(syn::Error::new(
-                    ty.span(),
+                errors.push(syn::Error::new_spanned(
+                    ty,
                     "`&mut str` is not supported; take `&mut [u8]` (and validate) or `&str`",
                 ));
             }

@@ -5,6 +5,10 @@ use wasmtime::{WasmRet, WasmTy};
 
 /// A flat result list that Wasmtime can return from a typed host function:
 /// none, one value, or several (multi-value).
+#[diagnostic::on_unimplemented(
+    message = "a host function returns wasm results `{Self}`, but funk supports at most two",
+    note = "return fewer direct values: put the rest in a tuple's later elements or a `Result`'s `Ok` value, which are written through out-pointers"
+)]
 pub trait NativeResults: AbiList {
     /// The closure's return type.
     type Native: WasmRet;

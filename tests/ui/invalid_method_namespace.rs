@@ -1,0 +1,9 @@
+struct State;
+
+#[funk::host_functions(namespace = "env")]
+impl State {
+    #[funk(namespace = "wasi snapshot")]
+    fn ping(&self) {}
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+#[derive(Clone, Copy, funk::Plain)]
+struct Point {
+    x: i32,
+    y: i32,
+}
+
+fn main() {}

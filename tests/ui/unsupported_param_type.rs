@@ -1,0 +1,10 @@
+struct State;
+
+#[funk::host_functions(namespace = "env")]
+impl State {
+    fn write(&mut self, data: Vec<u8>) -> u32 {
+        data.len() as u32
+    }
+}
+
+fn main() {}
