@@ -87,6 +87,18 @@ impl<'a, S> Lift<'a, S> for Percent {
     }
 }
 
+/// A user type that writes guest memory without declaring
+/// `const MUTABLE: bool = true`: refused safely, not aliased.
+pub struct Sneaky;
+
+impl<'a, S> Lift<'a, S> for Sneaky {
+    type Abi = u32;
+    fn lift(view: &'a GuestView<'_>, _: &mut S, ptr: u32) -> Result<Self, GuestError> {
+        view.bytes_mut(ptr.into(), 4)?.fill(0);
+        Ok(Sneaky)
+    }
+}
+
 /// A user type whose lifting code has a bug: it must trap, not unwind.
 pub struct Buggy;
 
@@ -219,6 +231,10 @@ impl Api {
     }
 
     fn buggy(&self, _b: Buggy) {}
+
+    fn sneaky(&self, _s: Sneaky, data: &[u8]) -> u32 {
+        data.len() as u32
+    }
 
     fn divmod(&self, a: u32, b: u32) -> Result<(u32, u32), Errno> {
         if b == 0 {
@@ -375,6 +391,7 @@ const SIGS: &[Sig] = &[
     ("api", "echo_fd", &["i32"], &["i32"]),
     ("api", "percent", &["i32"], &["i32"]),
     ("api", "buggy", &["i32"], &[]),
+    ("api", "sneaky", &["i32", "i32", "i32"], &["i32"]),
     ("api", "divmod", &["i32", "i32", "i32", "i32"], &["i32"]),
     ("api", "checked_div", P2, &["i32"]),
     ("api", "triple", P2, &["i32"]),
@@ -532,6 +549,11 @@ each_engine! {
         let err = g.call("api.percent", &[I32(256)]).unwrap_err();
         assert_eq!(err, "api::percent: argument p: 256% is not a percentage");
         g.call("api.buggy", &[I32(1)]).unwrap();
+        let err = g.call("api.sneaky", &[I32(0), I32(0), I32(4)]).unwrap_err();
+        assert_eq!(
+            err,
+            "api::sneaky: argument _s: this parameter's `Lift` impl borrows guest memory mutably but does not declare `const MUTABLE: bool = true`"
+        );
         let err = g.call("api.buggy", &[I32(13)]).unwrap_err();
         assert_eq!(err, "api::buggy: host function panicked: unlucky 13");
     }

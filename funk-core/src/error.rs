@@ -104,6 +104,13 @@ pub enum GuestError {
         /// The limit.
         limit: u64,
     },
+    /// A `Lift` impl asked for a mutable region without declaring
+    /// `const MUTABLE: bool = true`, so the call's view keeps no alias
+    /// bookkeeping and refuses (a bug in that impl, reported safely).
+    #[error(
+        "this parameter's `Lift` impl borrows guest memory mutably but does not declare `const MUTABLE: bool = true`"
+    )]
+    UndeclaredMutableBorrow,
     /// A problem described by a user [`Lift`](crate::Lift) implementation.
     #[error("{0}")]
     Custom(String),

@@ -86,6 +86,7 @@ impl<'a, S> Lift<'a, S> for &'a [IoSlice<'a>] {
 
 impl<'a, S> Lift<'a, S> for &'a mut [IoSliceMut<'a>] {
     type Abi = (u32, u32);
+    const MUTABLE: bool = true;
     fn lift(view: &'a GuestView<'_>, _: &mut S, abi: (u32, u32)) -> Result<Self, GuestError> {
         lift_entries(
             view,
@@ -120,7 +121,7 @@ mod tests {
     fn count_is_in_elements_not_bytes() {
         let mut words = memory_with(&[(100, 4), (200, 8)]);
         let mut mem = GuestMemory::new(bytemuck::cast_slice_mut(&mut words));
-        let view = mem.view();
+        let view = mem.view(true);
         let iovs = <&[IoSlice<'_>] as Lift<()>>::lift(&view, &mut (), (0, 2)).unwrap();
         assert_eq!(iovs.iter().map(|s| s.len()).collect::<Vec<_>>(), [4, 8]);
         // 64 entries of 8 bytes = the whole 512-byte memory; 65 is out of bounds.
@@ -131,7 +132,7 @@ mod tests {
     fn out_of_bounds_entry_names_its_index() {
         let mut words = memory_with(&[(100, 4), (510, 8)]);
         let mut mem = GuestMemory::new(bytemuck::cast_slice_mut(&mut words));
-        let view = mem.view();
+        let view = mem.view(true);
         let err = <&mut [IoSliceMut<'_>] as Lift<()>>::lift(&view, &mut (), (0, 2)).unwrap_err();
         assert!(matches!(err, GuestError::Iovec { index: 1, .. }), "{err}");
     }
@@ -140,13 +141,13 @@ mod tests {
     fn mutable_buffers_may_not_overlap_each_other_or_the_array() {
         let mut words = memory_with(&[(100, 8), (104, 8)]);
         let mut mem = GuestMemory::new(bytemuck::cast_slice_mut(&mut words));
-        let view = mem.view();
+        let view = mem.view(true);
         let err = <&mut [IoSliceMut<'_>] as Lift<()>>::lift(&view, &mut (), (0, 2)).unwrap_err();
         assert!(err.to_string().contains("overlaps"), "{err}");
 
         let mut words = memory_with(&[(4, 8)]);
         let mut mem = GuestMemory::new(bytemuck::cast_slice_mut(&mut words));
-        let view = mem.view();
+        let view = mem.view(true);
         assert!(<&mut [IoSliceMut<'_>] as Lift<()>>::lift(&view, &mut (), (0, 1)).is_err());
     }
 
@@ -154,7 +155,7 @@ mod tests {
     fn too_many_entries_are_refused_before_reading() {
         let mut words = memory_with(&[]);
         let mut mem = GuestMemory::new(bytemuck::cast_slice_mut(&mut words));
-        let view = mem.view();
+        let view = mem.view(true);
         let err =
             <&[IoSlice<'_>] as Lift<()>>::lift(&view, &mut (), (0, MAX_IOVECS + 1)).unwrap_err();
         assert!(matches!(err, GuestError::TooMany { .. }));

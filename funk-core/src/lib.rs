@@ -24,6 +24,7 @@ mod lower;
 mod memory;
 mod plain;
 mod resources;
+mod scratch;
 
 pub use error::{GuestError, LinkError, MemoryUnavailable, Trap, TrapKind};
 pub use iovec::GuestIoVec;

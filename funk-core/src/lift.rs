@@ -47,6 +47,11 @@ pub trait Lift<'a, S>: Sized {
     /// Whether lifting reads guest memory. Functions whose parameters and
     /// results all say `false` skip looking the memory up.
     const MEMORY: bool = true;
+    /// Whether lifting may borrow guest memory mutably
+    /// ([`GuestView::bytes_mut`] and friends). When no parameter of a
+    /// function says `true`, its view lends shared regions only and skips
+    /// alias bookkeeping; a mutable request then fails instead of aliasing.
+    const MUTABLE: bool = false;
     /// Builds the argument, or explains what is wrong with the guest's values.
     fn lift(view: &'a GuestView<'_>, state: &mut S, abi: Self::Abi) -> Result<Self, GuestError>;
 }
@@ -120,6 +125,7 @@ impl<'a, S, T: Plain> Lift<'a, S> for &'a [T] {
 /// `(ptr, count)`: `count` elements of `T`, viewed in place and writable.
 impl<'a, S, T: Plain> Lift<'a, S> for &'a mut [T] {
     type Abi = (u32, u32);
+    const MUTABLE: bool = true;
     #[inline(always)]
     fn lift(
         view: &'a GuestView<'_>,
@@ -155,6 +161,7 @@ impl<'a, S, T: Plain> Lift<'a, S> for &'a T {
 /// `ptr`: one `T`, in place and writable (an in/out value).
 impl<'a, S, T: Plain> Lift<'a, S> for &'a mut T {
     type Abi = u32;
+    const MUTABLE: bool = true;
     #[inline(always)]
     fn lift(view: &'a GuestView<'_>, _: &mut S, ptr: u32) -> Result<Self, GuestError> {
         view.slice_mut(ptr.into(), 1).map(|s| &mut s[0])
@@ -200,7 +207,7 @@ mod tests {
     #[test]
     fn strict_bool_char_and_narrow_integers() {
         let mut mem = GuestMemory::new(&mut []);
-        let view = mem.view();
+        let view = mem.view(true);
         assert_eq!(lift::<bool>(&view, 1), Ok(true));
         assert_eq!(lift::<bool>(&view, 2), Err(GuestError::InvalidBool(2)));
         assert_eq!(lift::<char>(&view, 0x41), Ok('A'));
@@ -220,7 +227,7 @@ mod tests {
         let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut words);
         bytes[..4].copy_from_slice(b"h\xffi!");
         let mut mem = GuestMemory::new(bytes);
-        let view = mem.view();
+        let view = mem.view(true);
         assert_eq!(
             lift::<&str>(&view, (0, 4)),
             Err(GuestError::InvalidUtf8 { valid_up_to: 1 })

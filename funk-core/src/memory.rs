@@ -7,13 +7,14 @@
 //! another; results are written back through the `GuestMemory` after the view,
 //! and with it every lent region, is gone. The compiler proves the second part.
 
-use std::cell::{OnceCell, RefCell};
+use std::cell::RefCell;
 use std::marker::PhantomData;
 use std::mem::{align_of, size_of};
 use std::ops::Range;
 
 use crate::error::{GuestError, MemoryUnavailable};
 use crate::plain::Plain;
+use crate::scratch::Scratch;
 
 /// Computes the byte range `ptr..ptr + len` inside a memory of `memory`
 /// bytes, with every step checked. This is the one bounds check in funk.
@@ -77,7 +78,14 @@ impl<'m> GuestMemory<'m> {
     }
 
     /// Starts lending out regions for argument lifting.
-    pub fn view(&mut self) -> GuestView<'_> {
+    ///
+    /// With `lends_mutably: false` the view only lends shared regions, which
+    /// can never alias unsoundly, so it skips the alias bookkeeping; a
+    /// mutable request then fails with [`GuestError::UndeclaredMutableBorrow`].
+    /// The generated shims pass `true` exactly when some parameter's
+    /// [`Lift::MUTABLE`](crate::Lift::MUTABLE) says so.
+    #[inline(always)]
+    pub fn view(&mut self, lends_mutably: bool) -> GuestView<'_> {
         let (base, len, unavailable) = match &mut self.bytes {
             Ok(bytes) => (bytes.as_mut_ptr(), bytes.len(), None),
             Err(why) => (std::ptr::null_mut(), 0, Some(*why)),
@@ -86,8 +94,8 @@ impl<'m> GuestMemory<'m> {
             base,
             len,
             unavailable,
-            borrows: RefCell::new(BorrowSet::default()),
-            arena: OnceCell::new(),
+            borrows: lends_mutably.then(|| RefCell::new(BorrowSet::default())),
+            scratch: Scratch::new(),
             _memory: PhantomData,
         }
     }
@@ -124,9 +132,9 @@ pub struct GuestView<'v> {
     base: *mut u8,
     len: usize,
     unavailable: Option<MemoryUnavailable>,
-    borrows: RefCell<BorrowSet>,
-    /// Created on first use: most calls lift no iovecs.
-    arena: OnceCell<bumpalo::Bump>,
+    /// `None` when the view lends only shared regions.
+    borrows: Option<RefCell<BorrowSet>>,
+    scratch: Scratch,
     _memory: PhantomData<&'v mut [u8]>,
 }
 
@@ -135,18 +143,20 @@ impl std::fmt::Debug for GuestView<'_> {
         f.debug_struct("GuestView")
             .field("len", &self.len)
             .field("unavailable", &self.unavailable)
-            .field("borrows", &self.borrows.borrow().len())
+            .field("borrows", &self.borrows.as_ref().map(|b| b.borrow().len()))
             .finish()
     }
 }
 
 impl GuestView<'_> {
     /// Size of guest memory in bytes.
+    #[inline]
     pub fn memory_size(&self) -> Result<usize, GuestError> {
         self.available()?;
         Ok(self.len)
     }
 
+    #[inline]
     fn available(&self) -> Result<(), GuestError> {
         match self.unavailable {
             Some(why) => Err(why.into()),
@@ -154,37 +164,50 @@ impl GuestView<'_> {
         }
     }
 
+    #[inline(always)]
     fn claim(&self, ptr: u64, len: u64, mutable: bool) -> Result<Range<usize>, GuestError> {
         self.available()?;
         let range = region(ptr, len, self.len)?;
-        self.borrows
-            .borrow_mut()
-            .claim(range.start as u64, range.end as u64, mutable)?;
+        match &self.borrows {
+            Some(borrows) => {
+                borrows
+                    .borrow_mut()
+                    .claim(range.start as u64, range.end as u64, mutable)?;
+            }
+            None if mutable => return Err(GuestError::UndeclaredMutableBorrow),
+            // Shared regions never conflict with each other.
+            None => {}
+        }
         Ok(range)
     }
 
     /// Lends `len` bytes at `ptr`.
+    #[inline]
     pub fn bytes(&self, ptr: u64, len: u64) -> Result<&[u8], GuestError> {
         let range = self.claim(ptr, len, false)?;
         // SAFETY: `range` lies inside the `len` bytes at `base`, which the
         // view borrows mutably from `GuestMemory` for its whole life, so the
-        // bytes are valid and nothing outside this view touches them. The
-        // borrow set guarantees no mutable region handed out by this view
-        // overlaps `range`, and regions live no longer than `&self`.
+        // bytes are valid and nothing outside this view touches them. No
+        // mutable region lent by this view overlaps `range`: either the
+        // borrow set checked it, or (without one) the view lends no mutable
+        // regions at all. Regions live no longer than `&self`.
         Ok(unsafe { std::slice::from_raw_parts(self.base.add(range.start), range.len()) })
     }
 
     /// Lends `len` bytes at `ptr` mutably.
     #[allow(clippy::mut_from_ref)] // exclusivity is checked by the borrow set
+    #[inline]
     pub fn bytes_mut(&self, ptr: u64, len: u64) -> Result<&mut [u8], GuestError> {
         let range = self.claim(ptr, len, true)?;
-        // SAFETY: as in `bytes`; in addition the borrow set guarantees that
-        // no other region (shared or mutable) lent by this view overlaps
-        // `range`, so this is the only reference to these bytes.
+        // SAFETY: as in `bytes`; `claim` only grants a mutable region when
+        // the borrow set exists and found no other region (shared or
+        // mutable) overlapping `range`, so this is the only reference to
+        // these bytes.
         Ok(unsafe { std::slice::from_raw_parts_mut(self.base.add(range.start), range.len()) })
     }
 
     /// Lends `count` values of `T` at `ptr`, which must be aligned for `T`.
+    #[inline]
     pub fn slice<T: Plain>(&self, ptr: u64, count: u64) -> Result<&[T], GuestError> {
         check_align::<T>(ptr)?;
         let bytes = self.bytes(ptr, array_len::<T>(count)?)?;
@@ -196,6 +219,7 @@ impl GuestView<'_> {
 
     /// Lends `count` values of `T` at `ptr` mutably.
     #[allow(clippy::mut_from_ref)] // exclusivity is checked by the borrow set
+    #[inline]
     pub fn slice_mut<T: Plain>(&self, ptr: u64, count: u64) -> Result<&mut [T], GuestError> {
         check_align::<T>(ptr)?;
         let bytes = self.bytes_mut(ptr, array_len::<T>(count)?)?;
@@ -206,6 +230,7 @@ impl GuestView<'_> {
     }
 
     /// Lends the UTF-8 string of `len` bytes at `ptr`.
+    #[inline]
     pub fn str(&self, ptr: u64, len: u64) -> Result<&str, GuestError> {
         let bytes = self.bytes(ptr, len)?;
         std::str::from_utf8(bytes).map_err(|e| GuestError::InvalidUtf8 {
@@ -215,6 +240,7 @@ impl GuestView<'_> {
 
     /// Copies the `T` at `ptr` out of guest memory. It must not overlap a
     /// region lent mutably.
+    #[inline]
     pub fn read<T: Plain>(&self, ptr: u64) -> Result<T, GuestError> {
         let value: &T = self.slice(ptr, 1).map(|s| &s[0])?;
         Ok(*value)
@@ -223,9 +249,7 @@ impl GuestView<'_> {
     /// Allocates a scratch slice that lives as long as the view; used for
     /// host-side arrays built while lifting (such as `IoSlice` lists).
     pub(crate) fn alloc_slice<T>(&self, len: usize, fill: impl FnMut(usize) -> T) -> &mut [T] {
-        self.arena
-            .get_or_init(bumpalo::Bump::new)
-            .alloc_slice_fill_with(len, fill)
+        self.scratch.alloc_slice(len, fill)
     }
 }
 
@@ -236,7 +260,7 @@ struct Claim {
     mutable: bool,
 }
 
-const INLINE_CLAIMS: usize = 4;
+const INLINE_CLAIMS: usize = 8;
 
 /// The regions lent so far. Few calls lend more than a handful, so the first
 /// ones are kept inline.
@@ -315,7 +339,7 @@ mod tests {
     fn mutable_regions_must_not_overlap_anything() {
         let mut words = memory(64);
         let mut mem = GuestMemory::new(bytemuck::cast_slice_mut(&mut words));
-        let view = mem.view();
+        let view = mem.view(true);
         let a = view.bytes(0, 8).unwrap();
         let b = view.bytes(4, 8).unwrap(); // shared + shared may overlap
         assert!(matches!(
@@ -335,7 +359,7 @@ mod tests {
     fn many_disjoint_claims_spill_past_the_inline_set() {
         let mut words = memory(64);
         let mut mem = GuestMemory::new(bytemuck::cast_slice_mut(&mut words));
-        let view = mem.view();
+        let view = mem.view(true);
         let parts: Vec<_> = (0..8).map(|i| view.bytes_mut(i * 8, 8).unwrap()).collect();
         assert!(view.bytes_mut(60, 1).is_err());
         assert_eq!(parts.len(), 8);
@@ -345,7 +369,7 @@ mod tests {
     fn typed_slices_check_alignment_and_count() {
         let mut words = memory(64);
         let mut mem = GuestMemory::new(bytemuck::cast_slice_mut(&mut words));
-        let view = mem.view();
+        let view = mem.view(true);
         assert!(matches!(
             view.slice::<u32>(2, 1),
             Err(GuestError::Misaligned { ptr: 2, align: 4 })
@@ -358,9 +382,22 @@ mod tests {
     }
 
     #[test]
+    fn a_shared_only_view_refuses_mutable_regions() {
+        let mut words = memory(16);
+        let mut mem = GuestMemory::new(bytemuck::cast_slice_mut(&mut words));
+        let view = mem.view(false);
+        assert_eq!(view.bytes(0, 8).unwrap().len(), 8);
+        assert_eq!(view.bytes(4, 8).unwrap().len(), 8);
+        assert_eq!(
+            view.bytes_mut(8, 1),
+            Err(GuestError::UndeclaredMutableBorrow)
+        );
+    }
+
+    #[test]
     fn unavailable_memory_fails_every_access() {
         let mut mem = GuestMemory::unavailable(MemoryUnavailable::NotExported);
-        let view = mem.view();
+        let view = mem.view(true);
         assert_eq!(
             view.bytes(0, 0),
             Err(GuestError::Memory(MemoryUnavailable::NotExported))

@@ -17,7 +17,7 @@
 //! A bad `Borrow` or `Take` argument traps with the function and argument
 //! named.
 
-use std::any::{Any, type_name};
+use std::any::{Any, TypeId, type_name};
 use std::fmt;
 use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut, Index, IndexMut};
@@ -188,7 +188,46 @@ impl<T: fmt::Debug> fmt::Debug for Take<T> {
 
 struct Entry {
     value: Box<dyn Any + Send>,
+    /// The value's type, recorded once so lookups compare it without a
+    /// virtual call.
+    type_id: TypeId,
     type_name: &'static str,
+}
+
+impl Entry {
+    /// The value as a `T`, or a wrong-type error.
+    #[inline]
+    fn downcast_ref<T: Any>(&self, id: u32) -> Result<&T, HandleError> {
+        self.check::<T>(id)?;
+        let ptr: *const (dyn Any + Send) = &*self.value;
+        // SAFETY: `type_id` was taken from the type the box was created
+        // from and equals `TypeId::of::<T>()`, so the box's data pointer
+        // points to a valid `T`, borrowed for as long as `&self`.
+        Ok(unsafe { &*ptr.cast::<T>() })
+    }
+
+    /// The value as a `T`, mutably, or a wrong-type error.
+    #[inline]
+    fn downcast_mut<T: Any>(&mut self, id: u32) -> Result<&mut T, HandleError> {
+        self.check::<T>(id)?;
+        let ptr: *mut (dyn Any + Send) = &mut *self.value;
+        // SAFETY: as in `downcast_ref`; the pointer comes from a unique
+        // borrow of the box that lasts as long as `&mut self`.
+        Ok(unsafe { &mut *ptr.cast::<T>() })
+    }
+
+    #[inline]
+    fn check<T: Any>(&self, id: u32) -> Result<(), HandleError> {
+        if self.type_id == TypeId::of::<T>() {
+            Ok(())
+        } else {
+            Err(HandleError::WrongType {
+                id,
+                expected: type_name::<T>(),
+                found: self.type_name,
+            })
+        }
+    }
 }
 
 #[derive(Default)]
@@ -258,6 +297,7 @@ impl ResourceTable {
     pub fn insert<T: Any + Send>(&mut self, value: T) -> Result<Handle<T>, HandleError> {
         let entry = Entry {
             value: Box::new(value),
+            type_id: TypeId::of::<T>(),
             type_name: type_name::<T>(),
         };
         let index = match self.free.pop() {
@@ -278,49 +318,46 @@ impl ResourceTable {
         Ok(Handle::from_raw(slot.generation << INDEX_BITS | index))
     }
 
-    fn entry(&self, id: u32) -> Result<&Entry, HandleError> {
-        let (index, generation) = (id & INDEX_MASK, id >> INDEX_BITS);
+    /// The slot index of a live id, or why it is not live.
+    #[inline]
+    fn live_index(&self, id: u32) -> Result<usize, HandleError> {
+        let (index, generation) = ((id & INDEX_MASK) as usize, id >> INDEX_BITS);
         let slot = self
             .slots
-            .get(index as usize)
+            .get(index)
             .filter(|s| generation != 0 && generation <= s.generation)
             .ok_or(HandleError::Invalid { id })?;
-        match &slot.entry {
-            Some(entry) if slot.generation == generation => Ok(entry),
+        match slot.entry {
+            Some(_) if slot.generation == generation => Ok(index),
             _ => Err(HandleError::Stale { id }),
         }
     }
 
-    fn check_type<T: Any>(id: u32, entry: &Entry) -> Result<(), HandleError> {
-        if entry.value.as_ref().type_id() == std::any::TypeId::of::<T>() {
-            Ok(())
-        } else {
-            Err(HandleError::WrongType {
-                id,
-                expected: type_name::<T>(),
-                found: entry.type_name,
-            })
-        }
-    }
-
-    /// The resource named by `handle`.
-    pub fn get<T: Any>(&self, handle: impl Into<Handle<T>>) -> Result<&T, HandleError> {
-        let id = handle.into().raw();
-        let entry = self.entry(id)?;
-        Self::check_type::<T>(id, entry)?;
-        entry.value.downcast_ref().ok_or(HandleError::Stale { id })
-    }
-
-    /// The resource named by `handle`, mutably.
-    pub fn get_mut<T: Any>(&mut self, handle: impl Into<Handle<T>>) -> Result<&mut T, HandleError> {
-        let id = handle.into().raw();
-        Self::check_type::<T>(id, self.entry(id)?)?;
-        let index = (id & INDEX_MASK) as usize;
+    #[inline]
+    fn entry_mut(&mut self, id: u32) -> Result<&mut Entry, HandleError> {
+        let index = self.live_index(id)?;
         self.slots[index]
             .entry
             .as_mut()
-            .and_then(|e| e.value.downcast_mut())
             .ok_or(HandleError::Stale { id })
+    }
+
+    /// The resource named by `handle`.
+    #[inline]
+    pub fn get<T: Any>(&self, handle: impl Into<Handle<T>>) -> Result<&T, HandleError> {
+        let id = handle.into().raw();
+        let index = self.live_index(id)?;
+        match &self.slots[index].entry {
+            Some(entry) => entry.downcast_ref(id),
+            None => Err(HandleError::Stale { id }),
+        }
+    }
+
+    /// The resource named by `handle`, mutably.
+    #[inline]
+    pub fn get_mut<T: Any>(&mut self, handle: impl Into<Handle<T>>) -> Result<&mut T, HandleError> {
+        let id = handle.into().raw();
+        self.entry_mut(id)?.downcast_mut(id)
     }
 
     /// Removes the resource named by `handle` and returns it. The handle and
@@ -330,7 +367,7 @@ impl ResourceTable {
         handle: impl Into<Handle<T>>,
     ) -> Result<T, HandleError> {
         let id = handle.into().raw();
-        Self::check_type::<T>(id, self.entry(id)?)?;
+        self.entry_mut(id)?.check::<T>(id)?;
         let index = id & INDEX_MASK;
         let slot = &mut self.slots[index as usize];
         let entry = slot.entry.take().ok_or(HandleError::Stale { id })?;

@@ -44,7 +44,7 @@ proptest! {
     ) {
         let mut words = memory();
         let mut mem = GuestMemory::new(bytemuck::cast_slice_mut(&mut words));
-        let view = mem.view();
+        let view = mem.view(true);
         let mut accepted: Vec<(u64, u64, bool)> = Vec::new();
         for (ptr, len, mutable) in claims {
             let expect = in_bounds(ptr, len)
@@ -66,7 +66,7 @@ proptest! {
     fn typed_slices_check_alignment_bounds_and_count(ptr in 0u64..300, count in any::<u32>()) {
         let mut words = memory();
         let mut mem = GuestMemory::new(bytemuck::cast_slice_mut(&mut words));
-        let view = mem.view();
+        let view = mem.view(true);
         let bytes = u64::from(count) * 4;
         match view.slice::<u32>(ptr, count.into()) {
             Ok(s) => {
@@ -96,7 +96,7 @@ proptest! {
             !overlaps(a, array) && regions[..i].iter().all(|&b| !overlaps(a, b))
         });
         let mut mem = GuestMemory::new(bytes);
-        let view = mem.view();
+        let view = mem.view(true);
         let count = entries.len() as u32;
         let lengths = if mutable {
             <&mut [IoSliceMut<'_>] as Lift<()>>::lift(&view, &mut (), (0, count))

@@ -218,6 +218,10 @@ fn shim(self_ty: &Type, function: &Function<'_>, names: &Names) -> TokenStream {
                 .map_err(|e| __funk::Trap::argument(#qualified, #name, e))?;
             }
         });
+    let mutable = function.params.iter().map(|param| {
+        let ty = to_static(param.ty);
+        quote!(<#ty as __funk::Lift<'static, #self_ty>>::MUTABLE)
+    });
     let ret = return_type(function);
     let call_span = function.method.sig.ident.span();
     let call = quote_spanned! {call_span=>
@@ -233,7 +237,8 @@ fn shim(self_ty: &Type, function: &Function<'_>, names: &Names) -> TokenStream {
             #(#splits)*
             let __outs: #out = __args;
             let __ret = {
-                let __view = __memory.view();
+                const __LENDS_MUTABLY: bool = false #(|| #mutable)*;
+                let __view = __memory.view(__LENDS_MUTABLY);
                 #(#lifts)*
                 #call
             };
