@@ -34,6 +34,7 @@ unsafe impl bytemuck::Zeroable for GuestIoVec {}
 unsafe impl bytemuck::Pod for GuestIoVec {}
 impl Plain for GuestIoVec {}
 
+#[inline]
 fn entries<'a>(
     view: &'a GuestView<'_>,
     ptr: u32,
@@ -49,55 +50,47 @@ fn entries<'a>(
     view.slice(ptr.into(), count.into())
 }
 
-/// Lifts every entry with `lend`, naming the failing entry's index.
-fn lift_entries<'a, T>(
-    view: &'a GuestView<'_>,
-    (ptr, count): (u32, u32),
-    empty: impl FnMut(usize) -> T,
-    lend: impl Fn(&GuestIoVec) -> Result<T, GuestError>,
-) -> Result<&'a mut [T], GuestError> {
-    let entries = entries(view, ptr, count)?;
-    let slices = view.alloc_slice(entries.len(), empty);
-    for (index, (entry, slot)) in entries.iter().zip(slices.iter_mut()).enumerate() {
-        *slot = lend(entry).map_err(|error| GuestError::Iovec {
-            index: index as u32,
-            error: Box::new(error),
-        })?;
+fn in_entry(index: usize) -> impl FnOnce(GuestError) -> GuestError {
+    move |error| GuestError::Iovec {
+        index: index as u32,
+        error: Box::new(error),
     }
-    Ok(slices)
 }
 
 impl<'a, S> Lift<'a, S> for &'a [IoSlice<'a>] {
     type Abi = (u32, u32);
-    fn lift(view: &'a GuestView<'_>, _: &mut S, abi: (u32, u32)) -> Result<Self, GuestError> {
-        let slices = lift_entries(
-            view,
-            abi,
-            |_| IoSlice::new(&[]),
-            |entry| {
-                Ok(IoSlice::new(
-                    view.bytes(entry.buf.into(), entry.buf_len.into())?,
-                ))
-            },
-        )?;
-        Ok(slices)
+    #[inline]
+    fn lift(
+        view: &'a GuestView<'_>,
+        _: &mut S,
+        (ptr, count): (u32, u32),
+    ) -> Result<Self, GuestError> {
+        let entries = entries(view, ptr, count)?;
+        let mut slices = view.filling(entries.len());
+        for (index, entry) in entries.iter().enumerate() {
+            let bytes = view.bytes(entry.buf.into(), entry.buf_len.into());
+            slices.push(IoSlice::new(bytes.map_err(in_entry(index))?));
+        }
+        Ok(slices.finish())
     }
 }
 
 impl<'a, S> Lift<'a, S> for &'a mut [IoSliceMut<'a>] {
     type Abi = (u32, u32);
     const MUTABLE: bool = true;
-    fn lift(view: &'a GuestView<'_>, _: &mut S, abi: (u32, u32)) -> Result<Self, GuestError> {
-        lift_entries(
-            view,
-            abi,
-            |_| IoSliceMut::new(&mut []),
-            |entry| {
-                Ok(IoSliceMut::new(
-                    view.bytes_mut(entry.buf.into(), entry.buf_len.into())?,
-                ))
-            },
-        )
+    #[inline]
+    fn lift(
+        view: &'a GuestView<'_>,
+        _: &mut S,
+        (ptr, count): (u32, u32),
+    ) -> Result<Self, GuestError> {
+        let entries = entries(view, ptr, count)?;
+        let mut slices = view.filling(entries.len());
+        for (index, entry) in entries.iter().enumerate() {
+            let bytes = view.bytes_mut(entry.buf.into(), entry.buf_len.into());
+            slices.push(IoSliceMut::new(bytes.map_err(in_entry(index))?));
+        }
+        Ok(slices.finish())
     }
 }
 

@@ -14,14 +14,15 @@ use std::ops::Range;
 
 use crate::error::{GuestError, MemoryUnavailable};
 use crate::plain::Plain;
-use crate::scratch::Scratch;
+use crate::scratch::{Filling, Scratch};
 
 /// Computes the byte range `ptr..ptr + len` inside a memory of `memory`
 /// bytes, with every step checked. This is the one bounds check in funk.
+#[inline]
 pub fn region(ptr: u64, len: u64, memory: usize) -> Result<Range<usize>, GuestError> {
     let end = ptr
         .checked_add(len)
-        .ok_or(GuestError::AddressOverflow { ptr, len })?;
+        .ok_or_else(|| GuestError::AddressOverflow { ptr, len })?;
     let size = memory as u64;
     if end > size {
         return Err(GuestError::OutOfBounds {
@@ -35,13 +36,15 @@ pub fn region(ptr: u64, len: u64, memory: usize) -> Result<Range<usize>, GuestEr
 }
 
 /// Byte length of `count` elements of `T`, checked.
+#[inline]
 pub fn array_len<T>(count: u64) -> Result<u64, GuestError> {
     let size = size_of::<T>() as u64;
     count
         .checked_mul(size)
-        .ok_or(GuestError::CountOverflow { count, size })
+        .ok_or_else(|| GuestError::CountOverflow { count, size })
 }
 
+#[inline]
 fn check_align<T>(ptr: u64) -> Result<(), GuestError> {
     let align = align_of::<T>() as u64;
     if !ptr.is_multiple_of(align) {
@@ -182,7 +185,7 @@ impl GuestView<'_> {
     }
 
     /// Lends `len` bytes at `ptr`.
-    #[inline]
+    #[inline(always)]
     pub fn bytes(&self, ptr: u64, len: u64) -> Result<&[u8], GuestError> {
         let range = self.claim(ptr, len, false)?;
         // SAFETY: `range` lies inside the `len` bytes at `base`, which the
@@ -246,10 +249,11 @@ impl GuestView<'_> {
         Ok(*value)
     }
 
-    /// Allocates a scratch slice that lives as long as the view; used for
-    /// host-side arrays built while lifting (such as `IoSlice` lists).
-    pub(crate) fn alloc_slice<T>(&self, len: usize, fill: impl FnMut(usize) -> T) -> &mut [T] {
-        self.scratch.alloc_slice(len, fill)
+    /// Room for a host-side array that lives as long as the view (such as
+    /// the `IoSlice` list of an iovec argument).
+    #[inline(always)]
+    pub(crate) fn filling<T>(&self, capacity: usize) -> Filling<'_, T> {
+        self.scratch.filling(capacity)
     }
 }
 

@@ -5,6 +5,7 @@
 //! a typical call allocates nothing; larger requests spill to a bump arena.
 
 use std::cell::{Cell, OnceCell, UnsafeCell};
+use std::marker::PhantomData;
 use std::mem::{MaybeUninit, align_of, size_of};
 
 const INLINE_BYTES: usize = 256;
@@ -33,39 +34,83 @@ impl Scratch {
         }
     }
 
-    /// A slice of `len` values made by `fill`, valid while `self` is borrowed.
-    #[allow(clippy::mut_from_ref)] // every allocation is a fresh, disjoint region
-    pub(crate) fn alloc_slice<T>(&self, len: usize, mut fill: impl FnMut(usize) -> T) -> &mut [T] {
+    /// Room for up to `capacity` values of `T`, filled in order with
+    /// [`Filling::push`] and handed out by [`Filling::finish`].
+    #[inline(always)]
+    pub(crate) fn filling<T>(&self, capacity: usize) -> Filling<'_, T> {
         let start = self.used.get().next_multiple_of(align_of::<T>());
-        let end = len
+        let end = capacity
             .checked_mul(size_of::<T>())
             .and_then(|bytes| start.checked_add(bytes));
         match end {
             Some(end) if end <= INLINE_BYTES && align_of::<T>() <= INLINE_ALIGN => {
-                // Reserve before `fill` runs, so nothing else can be given
-                // these bytes even if `fill` allocates again.
+                // Reserve the whole range now: `used` only grows, so these
+                // bytes are never given out again while `self` lives.
                 self.used.set(end);
-                let base = self.inline.get().cast::<u8>();
-                // SAFETY: `start..end` lies inside the inline buffer (checked
-                // above); the buffer is 8-aligned and `start` is a multiple of
-                // `align_of::<T>() <= 8`, so `slot` is aligned for `T`. `used`
-                // only grows, so this range is disjoint from every slice
-                // handed out before, and writing through the `UnsafeCell`
-                // while `&self` is shared is allowed. Each element is written
-                // before the slice is formed, and the slice borrows `self`, so
-                // the buffer cannot move or be reused while it lives.
-                unsafe {
-                    let slot = base.add(start).cast::<T>();
-                    for i in 0..len {
-                        slot.add(i).write(fill(i));
-                    }
-                    std::slice::from_raw_parts_mut(slot, len)
+                // SAFETY: `start..end` lies inside the inline buffer, so the
+                // offset stays in bounds of one allocation.
+                let at = unsafe { self.inline.get().cast::<u8>().add(start) };
+                Filling::Inline {
+                    at: at.cast(),
+                    capacity,
+                    len: 0,
+                    _scratch: PhantomData,
                 }
             }
-            _ => self
-                .overflow
-                .get_or_init(bumpalo::Bump::new)
-                .alloc_slice_fill_with(len, fill),
+            _ => {
+                let arena = self.overflow.get_or_init(bumpalo::Bump::new);
+                Filling::Spilled(bumpalo::collections::Vec::with_capacity_in(capacity, arena))
+            }
+        }
+    }
+}
+
+/// A slice under construction in a [`Scratch`].
+pub(crate) enum Filling<'s, T> {
+    /// In the inline buffer: `len` of `capacity` slots at `at` are written.
+    Inline {
+        at: *mut T,
+        capacity: usize,
+        len: usize,
+        _scratch: PhantomData<&'s mut [T]>,
+    },
+    /// In the overflow arena.
+    Spilled(bumpalo::collections::Vec<'s, T>),
+}
+
+impl<'s, T> Filling<'s, T> {
+    /// Appends a value.
+    ///
+    /// # Panics
+    /// If more values are pushed than the capacity asked for (a bug in funk).
+    #[inline(always)]
+    pub(crate) fn push(&mut self, value: T) {
+        match self {
+            Filling::Inline {
+                at, capacity, len, ..
+            } => {
+                assert!(*len < *capacity, "scratch slice overfilled");
+                // SAFETY: slot `len < capacity` lies in the range reserved
+                // for this filling, which is aligned for `T` (see `filling`)
+                // and disjoint from every other allocation of the scratch;
+                // writing through the `UnsafeCell`'s pointer is allowed.
+                unsafe { at.add(*len).write(value) };
+                *len += 1;
+            }
+            Filling::Spilled(values) => values.push(value),
+        }
+    }
+
+    /// The values pushed so far, borrowed for as long as the scratch.
+    #[inline(always)]
+    pub(crate) fn finish(self) -> &'s mut [T] {
+        match self {
+            // SAFETY: the first `len` slots were written by `push`, are
+            // aligned and lie in a range reserved for this filling alone;
+            // `'s` ties the slice to the borrow of the scratch, so the
+            // buffer can neither move nor be reused while the slice lives.
+            Filling::Inline { at, len, .. } => unsafe { std::slice::from_raw_parts_mut(at, len) },
+            Filling::Spilled(values) => values.into_bump_slice_mut(),
         }
     }
 }
@@ -75,18 +120,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn allocations_are_disjoint_aligned_and_spill_when_full() {
+    fn fillings_are_disjoint_aligned_and_spill_when_full() {
         let scratch = Scratch::new();
-        let a = scratch.alloc_slice(3, |i| i as u8);
-        let b = scratch.alloc_slice(2, |i| (i as u64) << 40);
+        let fill = |capacity: usize, f: &dyn Fn(usize) -> u64| {
+            let mut filling = scratch.filling::<u64>(capacity);
+            (0..capacity).for_each(|i| filling.push(f(i)));
+            filling.finish()
+        };
+        let a = fill(3, &|i| i as u64);
+        let b = fill(2, &|i| (i as u64) << 40);
         assert_eq!(b.as_ptr() as usize % 8, 0);
-        let big = scratch.alloc_slice(100, |i| i as u32); // 400 bytes: spills
-        let c = scratch.alloc_slice(4, |i| [i as u16; 3]);
+        let big = fill(100, &|i| i as u64); // 800 bytes: spills
+        let mut short = scratch.filling::<u8>(4);
+        short.push(7);
+        let short = short.finish();
         a[0] = 9;
         assert_eq!(
-            (a, &*b, big.len(), big[99]),
-            (&mut [9, 1, 2][..], &[0, 1 << 40][..], 100, 99)
+            (&*a, &*b, big.len(), big[99]),
+            (&[9, 1, 2][..], &[0, 1 << 40][..], 100, 99)
         );
-        assert_eq!(c[3], [3; 3]);
+        assert_eq!(short, [7]);
     }
 }
