@@ -105,7 +105,10 @@ impl<'a, S> Lift<'a, S> for char {
     const MEMORY: bool = false;
     #[inline(always)]
     fn lift(_: &'a GuestView<'_>, _: &mut S, v: u32) -> Result<Self, GuestError> {
-        char::from_u32(v).ok_or_else(|| GuestError::InvalidChar(v))
+        match char::from_u32(v) {
+            Some(c) => Ok(c),
+            None => Err(GuestError::InvalidChar(v)),
+        }
     }
 }
 

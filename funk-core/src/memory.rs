@@ -20,9 +20,11 @@ use crate::scratch::{Filling, Scratch};
 /// bytes, with every step checked. This is the one bounds check in funk.
 #[inline]
 pub fn region(ptr: u64, len: u64, memory: usize) -> Result<Range<usize>, GuestError> {
-    let end = ptr
-        .checked_add(len)
-        .ok_or_else(|| GuestError::AddressOverflow { ptr, len })?;
+    // `let else`, not `ok_or`: the error has drop glue, and building it
+    // eagerly costs every successful call an out-of-line drop.
+    let Some(end) = ptr.checked_add(len) else {
+        return Err(GuestError::AddressOverflow { ptr, len });
+    };
     let size = memory as u64;
     if end > size {
         return Err(GuestError::OutOfBounds {
@@ -39,9 +41,10 @@ pub fn region(ptr: u64, len: u64, memory: usize) -> Result<Range<usize>, GuestEr
 #[inline]
 pub fn array_len<T>(count: u64) -> Result<u64, GuestError> {
     let size = size_of::<T>() as u64;
-    count
-        .checked_mul(size)
-        .ok_or_else(|| GuestError::CountOverflow { count, size })
+    match count.checked_mul(size) {
+        Some(bytes) => Ok(bytes),
+        None => Err(GuestError::CountOverflow { count, size }),
+    }
 }
 
 #[inline]
