@@ -134,14 +134,16 @@ impl<'m> GuestMemory<'m> {
 /// Lifting takes `&GuestView`, so many arguments can hold regions at once.
 /// Shared regions may overlap each other; a mutable region may overlap
 /// nothing, which the view checks before it lends one out.
+// `repr(C)` with the scratch buffer last; see `Scratch` for why.
+#[repr(C)]
 pub struct GuestView<'v> {
     base: *mut u8,
     len: usize,
     unavailable: Option<MemoryUnavailable>,
     /// `None` when the view lends only shared regions.
     borrows: Option<RefCell<BorrowSet>>,
-    scratch: Scratch,
     _memory: PhantomData<&'v mut [u8]>,
+    scratch: Scratch,
 }
 
 impl std::fmt::Debug for GuestView<'_> {
