@@ -366,12 +366,18 @@ mod tests {
 
     #[test]
     fn many_disjoint_claims_spill_past_the_inline_set() {
-        let mut words = memory(64);
+        let mut words = memory(128);
         let mut mem = GuestMemory::new(bytemuck::cast_slice_mut(&mut words));
         let view = mem.view(true);
-        let parts: Vec<_> = (0..8).map(|i| view.bytes_mut(i * 8, 8).unwrap()).collect();
+        let claims = INLINE_CLAIMS as u64 + 4;
+        let parts: Vec<_> = (0..claims)
+            .map(|i| view.bytes_mut(i * 8, 8).unwrap())
+            .collect();
+        // Overlaps both an inline claim and a spilled one.
         assert!(view.bytes_mut(60, 1).is_err());
-        assert_eq!(parts.len(), 8);
+        assert!(view.bytes(claims * 8 - 1, 1).is_err());
+        assert_eq!(view.borrows.as_ref().unwrap().borrow().spill.len(), 4);
+        assert_eq!(parts.len() as u64, claims);
     }
 
     #[test]
