@@ -218,10 +218,7 @@ fn shim(self_ty: &Type, function: &Function<'_>, names: &Names) -> TokenStream {
                 .map_err(|e| __funk::Trap::argument(#qualified, #name, e))?;
             }
         });
-    let mutable = function.params.iter().map(|param| {
-        let ty = to_static(param.ty);
-        quote!(<#ty as __funk::Lift<'static, #self_ty>>::MUTABLE)
-    });
+    let mutable = lift_consts(self_ty, function, quote!(MUTABLE));
     let ret = return_type(function);
     let call_span = function.method.sig.ident.span();
     let call = quote_spanned! {call_span=>
@@ -249,6 +246,18 @@ fn shim(self_ty: &Type, function: &Function<'_>, names: &Names) -> TokenStream {
     }
 }
 
+/// `<T as Lift<'static, S>>::CONST` for each parameter type `T`.
+fn lift_consts<'a>(
+    self_ty: &'a Type,
+    function: &'a Function<'_>,
+    name: TokenStream,
+) -> impl Iterator<Item = TokenStream> + 'a {
+    function.params.iter().map(move |param| {
+        let ty = to_static(param.ty);
+        quote!(<#ty as __funk::Lift<'static, #self_ty>>::#name)
+    })
+}
+
 fn func_info(self_ty: &Type, function: &Function<'_>) -> TokenStream {
     let namespace = function
         .namespace
@@ -257,10 +266,7 @@ fn func_info(self_ty: &Type, function: &Function<'_>) -> TokenStream {
         .unwrap_or_default();
     let name = function.name.value();
     let qualified = qualified(function);
-    let param_memory = function.params.iter().map(|param| {
-        let ty = to_static(param.ty);
-        quote!(<#ty as __funk::Lift<'static, #self_ty>>::MEMORY)
-    });
+    let param_memory = lift_consts(self_ty, function, quote!(MEMORY));
     let ret = to_static(&return_type(function));
     quote_spanned! {Span::call_site()=>
         __funk::FuncInfo {
