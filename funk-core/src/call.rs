@@ -39,6 +39,9 @@ pub struct FuncInfo {
     pub name: &'static str,
     /// `namespace::name`, as trap messages show it.
     pub qualified: &'static str,
+    /// Whether the method is `async`: the engine must run the guest
+    /// asynchronously (Wasmtime's `call_async`, funk-wasmer's `call_async`).
+    pub asynchronous: bool,
     /// Whether the shim needs guest memory; backends skip the lookup when not.
     pub memory: bool,
 }

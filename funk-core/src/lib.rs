@@ -17,9 +17,11 @@
 
 pub mod abi;
 pub mod call;
+pub mod call_async;
 mod error;
 pub mod iovec;
 mod lift;
+mod lift_async;
 mod lower;
 mod memory;
 mod plain;
@@ -29,6 +31,7 @@ mod scratch;
 pub use error::{GuestError, LinkError, MemoryUnavailable, Trap, TrapKind};
 pub use iovec::GuestIoVec;
 pub use lift::Lift;
+pub use lift_async::{LiftAsync, WriteBack};
 pub use lower::{
     ErrorAbi, Failure, HostError, LowerCx, OutValue, ResultLowering, ReturnValue, Status, Traps,
 };
@@ -41,6 +44,9 @@ pub use resources::{Borrow, Handle, HandleError, HasResources, ResourceTable, Ta
 pub mod __private {
     pub use crate::abi::{Abi, AbiList, Concat, DynamicList, WasmPrim, WasmType, WasmValue};
     pub use crate::call::{Call, Define, FuncInfo, HostApi, HostFunctions, run_shim};
-    pub use crate::{Lift, LinkError, LowerCx, ReturnValue, Trap};
+    pub use crate::call_async::{
+        AsyncHost, AsyncShim, DefineAsync, SendFuture, require_send, run_async_shim,
+    };
+    pub use crate::{Lift, LiftAsync, LinkError, LowerCx, ReturnValue, Trap};
     pub use bytemuck;
 }

@@ -17,6 +17,7 @@ use syn::{ImplItem, ItemImpl, Type};
 use crate::ast::{Block, Function};
 use crate::attr;
 use crate::lifetimes::to_static;
+use crate::shim_async;
 use crate::valid;
 
 pub fn host_functions(args: TokenStream, item: ItemImpl) -> TokenStream {
@@ -54,14 +55,14 @@ fn strip_funk_attributes(item: &ItemImpl) -> ItemImpl {
 }
 
 /// The names one function's generated items use.
-struct Names {
-    shim: syn::Ident,
-    args: Vec<syn::Ident>,
+pub(crate) struct Names {
+    pub shim: syn::Ident,
+    pub args: Vec<syn::Ident>,
     /// `rest[i]`: the flat list from argument `i` to the end (out-pointers
     /// included); `rest[0]` is the whole parameter list.
-    rest: Vec<syn::Ident>,
-    out: syn::Ident,
-    results: syn::Ident,
+    pub rest: Vec<syn::Ident>,
+    pub out: syn::Ident,
+    pub results: syn::Ident,
 }
 
 impl Names {
@@ -80,7 +81,7 @@ impl Names {
     }
 }
 
-fn return_type(function: &Function<'_>) -> Type {
+pub(crate) fn return_type(function: &Function<'_>) -> Type {
     function
         .output
         .cloned()
@@ -96,7 +97,11 @@ fn generate(block: &Block<'_>) -> TokenStream {
     for (index, function) in block.functions.iter().enumerate() {
         let names = Names::new(index, function.params.len());
         items.push(abi_aliases(self_ty, function, &names));
-        items.push(shim(self_ty, function, &names));
+        let asynchronous = function.method.sig.asyncness.is_some();
+        items.push(match asynchronous {
+            true => shim_async::shim(self_ty, function, &names),
+            false => shim(self_ty, function, &names),
+        });
         infos.push(func_info(self_ty, function));
         let Names {
             shim,
@@ -105,9 +110,13 @@ fn generate(block: &Block<'_>) -> TokenStream {
             ..
         } = &names;
         let params = &rest[0];
-        bounds.push(quote!(__funk::Define<#self_ty, #params, #results>));
+        let (define, method) = match asynchronous {
+            true => (quote!(DefineAsync), quote!(define_async)),
+            false => (quote!(Define), quote!(define)),
+        };
+        bounds.push(quote!(__funk::#define<#self_ty, #params, #results>));
         defines.push(quote! {
-            <__L as __funk::Define<#self_ty, #params, #results>>::define(
+            <__L as __funk::#define<#self_ty, #params, #results>>::#method(
                 linker,
                 &<#self_ty as __funk::HostApi>::FUNCTIONS[#index],
                 #shim,
@@ -175,7 +184,7 @@ fn abi_aliases(self_ty: &Type, function: &Function<'_>, names: &Names) -> TokenS
     quote!(#(#aliases)*)
 }
 
-fn qualified(function: &Function<'_>) -> String {
+pub(crate) fn qualified(function: &Function<'_>) -> String {
     let namespace = function
         .namespace
         .as_ref()
@@ -247,7 +256,7 @@ fn shim(self_ty: &Type, function: &Function<'_>, names: &Names) -> TokenStream {
 }
 
 /// `<T as Lift<'static, S>>::CONST` for each parameter type `T`.
-fn lift_consts<'a>(
+pub(crate) fn lift_consts<'a>(
     self_ty: &'a Type,
     function: &'a Function<'_>,
     name: TokenStream,
@@ -266,6 +275,7 @@ fn func_info(self_ty: &Type, function: &Function<'_>) -> TokenStream {
         .unwrap_or_default();
     let name = function.name.value();
     let qualified = qualified(function);
+    let asynchronous = function.method.sig.asyncness.is_some();
     let param_memory = lift_consts(self_ty, function, quote!(MEMORY));
     let ret = to_static(&return_type(function));
     quote_spanned! {Span::call_site()=>
@@ -273,6 +283,7 @@ fn func_info(self_ty: &Type, function: &Function<'_>) -> TokenStream {
             namespace: #namespace,
             name: #name,
             qualified: #qualified,
+            asynchronous: #asynchronous,
             memory: #(#param_memory ||)* <#ret as __funk::ReturnValue<#self_ty>>::MEMORY,
         }
     }

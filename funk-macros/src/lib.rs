@@ -7,6 +7,7 @@ mod attr;
 mod expand;
 mod lifetimes;
 mod plain;
+mod shim_async;
 mod valid;
 
 use proc_macro::TokenStream;

@@ -85,12 +85,6 @@ fn check_function(function: &Function<'_>, errors: &mut Vec<syn::Error>) {
     let mut refuse = |span: &dyn quote::ToTokens, message: &str| {
         errors.push(syn::Error::new_spanned(span, message));
     };
-    if let Some(asyncness) = &sig.asyncness {
-        refuse(
-            asyncness,
-            "async host functions are not supported yet; make the method synchronous",
-        );
-    }
     if let Some(unsafety) = &sig.unsafety {
         refuse(
             unsafety,

@@ -47,6 +47,7 @@
 #![warn(missing_docs)]
 
 mod define;
+mod define_async;
 mod dynamic;
 mod memory;
 mod results;

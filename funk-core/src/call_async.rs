@@ -1,0 +1,83 @@
+//! The seam for `async` host functions.
+//!
+//! An async method becomes an [`AsyncShim`]: given an [`AsyncHost`] (the
+//! backend's handle on the suspended call, which can produce the guest
+//! memory and the host state again after every `.await`) and the flat wasm
+//! arguments, it returns a `Send` future of the flat results. The future
+//! copies the arguments in ([`LiftAsync`](crate::LiftAsync)), awaits the
+//! method, writes `&mut` arguments back and lowers the result. A backend
+//! defines it through [`DefineAsync`] and runs it with [`run_async_shim`].
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+
+use futures::FutureExt;
+
+use crate::abi::AbiList;
+use crate::call::{Call, FuncInfo};
+use crate::error::{LinkError, Trap};
+
+/// A backend's handle on one suspended guest call, from which an async shim
+/// reaches guest memory and host state before and after each `.await`.
+pub trait AsyncHost<S>: Send {
+    /// Guest memory (when the function needs it) and host state, for
+    /// copying arguments in or results out. Never held across an `.await`.
+    fn call(&mut self) -> Call<'_, S>;
+    /// The host state, lent to the method for the whole of its future.
+    fn state(&mut self) -> &mut S;
+}
+
+/// The generated shim of one async method, with flat parameters `P` and
+/// results `R`.
+pub trait AsyncShim<S, P, R>: Copy + Send + Sync + 'static {
+    /// Runs the method for one guest call.
+    fn call<'h, H>(self, host: H, args: P) -> impl Future<Output = Result<R, Trap>> + Send + 'h
+    where
+        H: AsyncHost<S> + 'h;
+}
+
+/// A backend's ability to define an async host function with flat
+/// parameters `P` and results `R` for state `S`.
+#[diagnostic::on_unimplemented(
+    message = "this engine cannot define an async host function with wasm parameters `{P}` and results `{R}`",
+    note = "on Wasmtime the store data must be `Send`; every flat signature of wasm number types with at most two results is supported"
+)]
+pub trait DefineAsync<S, P: AbiList, R: AbiList> {
+    /// Defines `info.namespace`/`info.name` as `shim`. The backend must
+    /// drive the shim's future through [`run_async_shim`].
+    fn define_async<F>(&mut self, info: &'static FuncInfo, shim: F) -> Result<(), LinkError>
+    where
+        F: AsyncShim<S, P, R>;
+}
+
+/// Drives an async shim's future, turning a panic in any poll into a trap
+/// that names the function, as [`run_shim`](crate::call::run_shim) does for
+/// synchronous ones.
+pub async fn run_async_shim<R>(
+    info: &'static FuncInfo,
+    future: impl Future<Output = Result<R, Trap>>,
+) -> Result<R, Trap> {
+    match AssertUnwindSafe(future).catch_unwind().await {
+        Ok(result) => result,
+        Err(payload) => Err(Trap::panic(info.qualified, payload)),
+    }
+}
+
+/// The future of an async host function, which both engines move between
+/// threads while the guest is suspended.
+#[diagnostic::on_unimplemented(
+    message = "the future returned by this async host function is not `Send`",
+    label = "holds a value that is not `Send` across an `.await`",
+    note = "funk runs async host functions on engines that may resume a suspended guest on another thread (Wasmtime's async stores, funk's Wasmer guest threads), so the future must be `Send`",
+    note = "drop `Rc`, `RefCell` borrows, `MutexGuard`s and other non-`Send` values before the `.await`, or use their thread-safe counterparts"
+)]
+pub trait SendFuture: Future + Send {}
+
+impl<F: Future + Send> SendFuture for F {}
+
+/// Identity; names the `Send` requirement on a method's future in funk's
+/// words.
+#[inline(always)]
+pub fn require_send<F: SendFuture>(future: F) -> F {
+    future
+}
