@@ -45,10 +45,13 @@
 #![warn(missing_docs)]
 
 mod define;
+mod define_async;
 mod dynamic;
+mod guest_thread;
 mod memory;
 mod results;
 
 pub use define::{Linking, link};
+pub use guest_thread::{GuestCall, GuestThread};
 pub use memory::{BindError, HasMemory, Host, MemorySlot, bind_memory};
 pub use results::NativeResults;

@@ -91,6 +91,17 @@ pub(crate) fn enter<T: HasMemory, S, R>(
     needs_memory: bool,
     body: impl FnOnce(Call<'_, S>) -> R,
 ) -> R {
+    body(split(env, get, needs_memory))
+}
+
+/// The shim's [`Call`] for `env`: guest memory (when the function needs it)
+/// and the host state reached through `get`, both borrowing `env`.
+#[inline(always)]
+pub(crate) fn split<'c, T: HasMemory, S>(
+    env: &'c mut FunctionEnvMut<'_, T>,
+    get: impl Fn(&mut T) -> &mut S,
+    needs_memory: bool,
+) -> Call<'c, S> {
     let (data, store) = env.data_and_store_mut();
     let memory = match needs_memory {
         true => data.memory_slot().get().cloned(),
@@ -101,15 +112,20 @@ pub(crate) fn enter<T: HasMemory, S, R>(
             true => MemoryUnavailable::NotBound,
             false => MemoryUnavailable::NotRequested,
         };
-        return body(Call::new(GuestMemory::unavailable(why), get(data)));
+        return Call::new(GuestMemory::unavailable(why), get(data));
     };
     let view = memory.view(&store);
     // SAFETY: Wasmer requires that, while this slice lives, guest memory is
-    // neither accessed some other way nor resized. The slice lives only for
-    // `body`, which receives it and the host state `data` (disjoint from the
-    // store) but not the store: no wasm can run and nothing can grow the
-    // memory until `body` returns. `view` keeps the store borrowed
-    // meanwhile, so this thread cannot reach it either.
-    let bytes = unsafe { view.data_unchecked_mut() };
-    body(Call::new(GuestMemory::new(bytes), get(data)))
+    // neither accessed some other way nor resized. The slice is returned
+    // with lifetime `'c`, for which `env` (and through it the store) stays
+    // mutably borrowed by the returned `Call`; the `Call` holds the slice and
+    // the host state `data` (disjoint from the store and its memories) but
+    // not the store. So until the `Call` is dropped, no wasm can run, nothing
+    // can grow the memory, and this thread cannot reach the store. `view`
+    // only measures the memory; the slice does not borrow it.
+    let bytes: &'c mut [u8] = unsafe {
+        let bytes = view.data_unchecked_mut();
+        std::slice::from_raw_parts_mut(bytes.as_mut_ptr(), bytes.len())
+    };
+    Call::new(GuestMemory::new(bytes), get(data))
 }

@@ -1,0 +1,124 @@
+//! Defining async shims as Wasmer host functions that lend their future to
+//! the task awaiting the guest call (see [`crate::guest_thread`]).
+
+use std::pin::pin;
+
+use funk_core::__private::{
+    AsyncHost, AsyncShim, Call, DefineAsync, FuncInfo, WasmPrim, run_async_shim, run_shim,
+};
+use funk_core::abi_list as nest;
+use funk_core::{LinkError, Trap};
+use wasmer::{AsStoreMut, FromToNativeWasmType, Function, FunctionEnvMut, RuntimeError};
+
+use crate::define::{Linking, to_wasmer};
+use crate::guest_thread::{self, Cancelled};
+use crate::memory::{HasMemory, split};
+use crate::results::NativeResults;
+
+/// One suspended guest call, as an async shim sees it.
+struct EnvHost<'a, T: 'static, G> {
+    env: FunctionEnvMut<'a, T>,
+    get: G,
+    info: &'static FuncInfo,
+}
+
+// SAFETY: an `EnvHost` is created on a guest thread and used there, or by
+// the task awaiting the guest call while the guest thread is blocked in
+// `guest_thread::lend`: never by two threads at once, and with the
+// exchange's mutex ordering the accesses. What it reaches is the
+// environment data `T` (which `HasMemory` requires to be `Send`) and the
+// bytes of guest memory, through pointers into the store; Wasmer's store is
+// `!Send` because of such pointers, not because of thread-local state on
+// this path (`FunctionEnvMut::data_and_store_mut`, `Memory::view` and
+// `MemoryView::data_unchecked_mut` only follow pointers).
+unsafe impl<T: Send, G: Send> Send for EnvHost<'_, T, G> {}
+
+impl<T, S, G> AsyncHost<S> for EnvHost<'_, T, G>
+where
+    T: HasMemory,
+    G: Fn(&mut T) -> &mut S + Copy + Send + Sync,
+{
+    #[inline(always)]
+    fn call(&mut self) -> Call<'_, S> {
+        split(&mut self.env, self.get, self.info.memory)
+    }
+
+    #[inline(always)]
+    fn state(&mut self) -> &mut S {
+        (self.get)(self.env.data_mut())
+    }
+}
+
+fn outside_call_async(info: &'static FuncInfo) -> Trap {
+    Trap::new(
+        "this async host function was called outside `funk::wasmer::GuestThread::call`; \
+         run the guest call with it",
+    )
+    .in_function(info.qualified)
+}
+
+fn cancelled(info: &'static FuncInfo) -> Trap {
+    Trap::new("the guest call was cancelled (its future was dropped)").in_function(info.qualified)
+}
+
+macro_rules! define_arity_async {
+    ($($A:ident $a:ident),*) => {
+        impl<'l, T, S, G, St, R, $($A),*> DefineAsync<S, nest!($($A),*), R> for Linking<'l, T, S, G, St>
+        where
+            T: HasMemory,
+            S: 'static,
+            St: AsStoreMut,
+            G: Fn(&mut T) -> &mut S + Copy + Send + Sync + 'static,
+            R: NativeResults + Send,
+            $($A: WasmPrim + FromToNativeWasmType + Send,)*
+        {
+            fn define_async<F>(&mut self, info: &'static FuncInfo, shim: F) -> Result<(), LinkError>
+            where
+                F: AsyncShim<S, nest!($($A),*), R>,
+            {
+                let get = self.get;
+                let function = Function::new_typed_with_env(
+                    self.store,
+                    self.env,
+                    move |env: FunctionEnvMut<'_, T>, $($a: $A),*| -> Result<R::Native, RuntimeError> {
+                        run_shim(info, || {
+                            let host = EnvHost { env, get, info };
+                            let mut result = None;
+                            let lent = guest_thread::lend(pin!(async {
+                                let future = shim.call(host, nest!($($a),*));
+                                result = Some(run_async_shim(info, future).await);
+                            }));
+                            match lent {
+                                None => Err(outside_call_async(info)),
+                                Some(Err(Cancelled)) => Err(cancelled(info)),
+                                Some(Ok(())) => result.unwrap_or_else(|| Err(cancelled(info))),
+                            }
+                        })
+                        .map(R::into_native)
+                        .map_err(to_wasmer)
+                    },
+                );
+                self.imports.define(info.namespace, info.name, function);
+                Ok(())
+            }
+        }
+    };
+}
+
+define_arity_async!();
+define_arity_async!(A1 a1);
+define_arity_async!(A1 a1, A2 a2);
+define_arity_async!(A1 a1, A2 a2, A3 a3);
+define_arity_async!(A1 a1, A2 a2, A3 a3, A4 a4);
+define_arity_async!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5);
+define_arity_async!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6);
+define_arity_async!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7);
+define_arity_async!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8);
+define_arity_async!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9);
+define_arity_async!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10);
+define_arity_async!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11);
+define_arity_async!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11, A12 a12);
+define_arity_async!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11, A12 a12, A13 a13);
+define_arity_async!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11, A12 a12, A13 a13, A14 a14);
+define_arity_async!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11, A12 a12, A13 a13, A14 a14, A15 a15);
+define_arity_async!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11, A12 a12, A13 a13, A14 a14, A15 a15, A16 a16);

@@ -1,0 +1,463 @@
+//! Guest threads: how funk runs Wasmer guests that call async host
+//! functions without Wasmer's coroutine-based async support.
+//!
+//! Wasmer keeps trap-handling state for the running wasm in thread-locals.
+//! Its `experimental-async` coroutines leave that state behind when a call
+//! suspends, so two calls suspended on one thread and resumed in the other
+//! order turn the next wasm trap into a crash. funk avoids the problem by
+//! construction: a store that calls async host functions lives on a
+//! [`GuestThread`] of its own (a Wasmer `Store` is `!Send`, so it is created
+//! there too), and the guest executes there with Wasmer's ordinary
+//! synchronous API. A thread never holds more than one wasm call stack, so
+//! Wasmer's thread-locals are always used in the order they expect.
+//!
+//! When the guest calls an async host function, the guest thread lends the
+//! function's future to the task awaiting the [`GuestCall`] and blocks. That
+//! task polls the future on your executor (so timers, channels and I/O of
+//! tokio or any other runtime work as usual) and, once it is ready, lets the
+//! guest thread continue. The two threads hand the future over under a
+//! mutex and never touch it at the same time.
+//!
+//! Dropping a [`GuestCall`] cancels the call. If the guest is suspended in
+//! an async host function, the guest thread drops that function's future,
+//! the host function traps ("the guest call was cancelled"), the wasm stack
+//! unwinds and your closure's result is dropped; `drop` waits for all of
+//! that, so every destructor has run when it returns. The guest value (and
+//! its store) stays on the thread, usable by the next call. If the guest is
+//! running wasm instead, the guest thread finishes the closure in the
+//! background and its next async host call traps.
+
+use std::any::Any;
+use std::cell::RefCell;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::pin::Pin;
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, Waker};
+use std::thread;
+
+/// Stack size of a guest thread. Wasm itself runs on a stack Wasmer
+/// allocates; this one holds only the embedder's closures and host frames.
+const GUEST_THREAD_STACK: usize = 512 * 1024;
+
+/// Idle OS threads kept for reuse by later [`GuestThread`]s.
+const MAX_IDLE_THREADS: usize = 64;
+
+/// A thread that owns one guest (typically a Wasmer `Store` with its
+/// instance) and runs calls into it, so that the guest can call async host
+/// functions.
+///
+/// [`spawn`](GuestThread::spawn) builds the guest value `G` on the thread;
+/// [`call`](GuestThread::call) runs a closure on it there and returns a
+/// future of its result. Calls run one at a time, in the order they were
+/// made. Dropping the `GuestThread` drops the guest on its thread once the
+/// calls already made have finished.
+///
+/// ```
+/// use funk::wasmer::{GuestThread, Host, link};
+/// use wasmer::{Engine, FunctionEnv, Imports, Instance, Module, Store, TypedFunction};
+///
+/// struct Clock;
+///
+/// #[funk::host_functions(namespace = "env")]
+/// impl Clock {
+///     async fn later(&mut self, x: u32) -> u32 {
+///         tokio::task::yield_now().await;
+///         x + 1
+///     }
+/// }
+///
+/// struct Guest { store: Store, run: TypedFunction<(), u32> }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+/// let engine = Engine::default();
+/// let module = Module::new(&engine, r#"(module
+///     (import "env" "later" (func $later (param i32) (result i32)))
+///     (func (export "run") (result i32) (call $later (i32.const 41))))"#)?;
+/// let guest = GuestThread::spawn(move || {
+///     let mut store = Store::new(engine);
+///     let env = FunctionEnv::new(&mut store, Host::new(Clock));
+///     let mut imports = Imports::new();
+///     link(&mut store, &env, &mut imports, |host: &mut Host<Clock>| &mut host.state)?;
+///     let instance = Instance::new(&mut store, &module, &imports)?;
+///     let run = instance.exports.get_typed_function(&store, "run")?;
+///     Ok::<_, Box<dyn std::error::Error + Send + Sync>>(Guest { store, run })
+/// })
+/// .await?;
+/// let answer = guest.call(|g: &mut Guest| g.run.call(&mut g.store)).await?;
+/// assert_eq!(answer, 42);
+/// # Ok(())
+/// # }
+/// ```
+pub struct GuestThread<G: 'static> {
+    calls: Sender<Job<G>>,
+}
+
+type Job<G> = Box<dyn FnOnce(&mut G) + Send>;
+
+impl<G: 'static> GuestThread<G> {
+    /// Starts a guest thread and builds the guest on it with `init`, which
+    /// may itself call into the guest (and so reach async host functions,
+    /// for example from a start function). Resolves to `init`'s error if it
+    /// fails; the thread is then released.
+    ///
+    /// # Panics
+    /// If the OS cannot start a thread. A panic in `init` is resumed when
+    /// the returned future is awaited.
+    pub fn spawn<E, F>(init: F) -> GuestCall<Result<GuestThread<G>, E>>
+    where
+        F: FnOnce() -> Result<G, E> + Send + 'static,
+        E: Send + 'static,
+    {
+        let (calls, queue) = channel::<Job<G>>();
+        let exchange = Arc::new(Exchange::default());
+        let init_exchange = exchange.clone();
+        run_on_pooled_thread(Box::new(move || {
+            let mut guest = None;
+            init_exchange.run(|| match init() {
+                Ok(value) => {
+                    guest = Some(value);
+                    Ok(GuestThread { calls })
+                }
+                Err(error) => Err(error),
+            });
+            if let Some(guest) = guest {
+                serve(guest, queue);
+            }
+        }));
+        GuestCall::new(exchange)
+    }
+
+    /// Runs `f` on the guest, on its thread, and resolves to its result.
+    ///
+    /// Inside `f`, use the store with Wasmer's ordinary synchronous API
+    /// (`TypedFunction::call` and friends). When the guest calls an async
+    /// host function, the returned future drives that function's future on
+    /// the executor polling it. If `f` panics, awaiting the call resumes the
+    /// panic; the guest stays on the thread for later calls.
+    pub fn call<R, F>(&self, f: F) -> GuestCall<R>
+    where
+        F: FnOnce(&mut G) -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let exchange = Arc::new(Exchange::default());
+        let job_exchange = exchange.clone();
+        let job: Job<G> = Box::new(move |guest| job_exchange.run(|| f(guest)));
+        if let Err(returned) = self.calls.send(job) {
+            // The thread is gone only if it panicked outside a call, which
+            // `Exchange::run` prevents; report it as a cancelled call.
+            drop(returned);
+            exchange.lock().phase = Phase::Finished;
+        }
+        GuestCall::new(exchange)
+    }
+}
+
+impl<G: 'static> std::fmt::Debug for GuestThread<G> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GuestThread").finish_non_exhaustive()
+    }
+}
+
+/// Runs the calls sent to one guest until its `GuestThread` is dropped.
+fn serve<G>(mut guest: G, queue: Receiver<Job<G>>) {
+    while let Ok(job) = queue.recv() {
+        job(&mut guest);
+    }
+}
+
+/// The future of a call made with [`GuestThread::call`] (or of
+/// [`GuestThread::spawn`]); resolves to the closure's result. Dropping it
+/// cancels the call.
+#[must_use = "the guest call is cancelled when this future is dropped"]
+pub struct GuestCall<R> {
+    exchange: Arc<Exchange>,
+    finished: bool,
+    _result: PhantomData<fn() -> R>,
+}
+
+impl<R> GuestCall<R> {
+    fn new(exchange: Arc<Exchange>) -> Self {
+        GuestCall {
+            exchange,
+            finished: false,
+            _result: PhantomData,
+        }
+    }
+}
+
+impl<R> std::fmt::Debug for GuestCall<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GuestCall").finish_non_exhaustive()
+    }
+}
+
+impl<R: 'static> Future for GuestCall<R> {
+    type Output = R;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<R> {
+        let mut inner = self.exchange.lock();
+        match &mut inner.phase {
+            Phase::Lent(future) => {
+                // SAFETY: the guest thread pinned this future on its stack and
+                // is blocked in `lend` until the phase leaves `Lent`, which
+                // only happens under this lock (held here). So the pointer is
+                // valid, nothing else touches the future during this poll,
+                // and the future stays pinned. It is `Send`, so polling it on
+                // this thread is allowed; the mutex orders this poll after
+                // the guest thread's writes and before its next reads.
+                let future = unsafe { Pin::new_unchecked(&mut *future.0) };
+                if future.poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                inner.phase = Phase::Resumed;
+                self.exchange.guest.notify_one();
+                inner.set_waker(cx.waker());
+                Poll::Pending
+            }
+            Phase::Running | Phase::Resumed => {
+                inner.set_waker(cx.waker());
+                Poll::Pending
+            }
+            Phase::Finished => {
+                let outcome = inner.outcome.take();
+                drop(inner);
+                self.finished = true;
+                let Some(outcome) = outcome else {
+                    panic!(
+                        "the guest thread of this call is gone, or the call was polled after it completed"
+                    );
+                };
+                let outcome = *outcome
+                    .downcast::<thread::Result<R>>()
+                    .expect("the outcome has the type `GuestThread::call` stored");
+                match outcome {
+                    Ok(value) => Poll::Ready(value),
+                    Err(panic) => resume_unwind(panic),
+                }
+            }
+            Phase::Cancelled => unreachable!("only dropping the call cancels it"),
+        }
+    }
+}
+
+impl<R> Drop for GuestCall<R> {
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        let mut inner = self.exchange.lock();
+        match inner.phase {
+            Phase::Finished => {
+                let outcome = inner.outcome.take();
+                drop(inner);
+                drop(outcome);
+            }
+            Phase::Lent(_) => {
+                inner.phase = Phase::Cancelled;
+                self.exchange.guest.notify_one();
+                // The guest thread drops the lent future, unwinds and drops
+                // the closure's result; wait so that every destructor has
+                // run when `drop` returns.
+                let _inner = self
+                    .exchange
+                    .guest
+                    .wait_while(inner, |inner| !matches!(inner.phase, Phase::Finished))
+                    .unwrap_or_else(PoisonError::into_inner);
+            }
+            Phase::Running | Phase::Resumed => {
+                inner.phase = Phase::Cancelled;
+                self.exchange.guest.notify_one();
+            }
+            Phase::Cancelled => {}
+        }
+    }
+}
+
+/// The guest call was cancelled: its [`GuestCall`] was dropped.
+#[derive(Debug)]
+pub(crate) struct Cancelled;
+
+/// Blocks the guest thread while the task awaiting the current
+/// [`GuestCall`] polls `future` to completion. `None` when this thread is
+/// not running a [`GuestThread`] call.
+pub(crate) fn lend(
+    future: Pin<&mut (dyn Future<Output = ()> + Send + '_)>,
+) -> Option<Result<(), Cancelled>> {
+    let exchange = CURRENT.with(|current| current.borrow().clone())?;
+    Some(exchange.lend(future))
+}
+
+thread_local! {
+    /// The call this guest thread is running.
+    static CURRENT: RefCell<Option<Arc<Exchange>>> = const { RefCell::new(None) };
+}
+
+/// The state one guest call shares between its guest thread and the task
+/// awaiting it.
+#[derive(Default)]
+struct Exchange {
+    inner: Mutex<Inner>,
+    /// Wakes the guest thread (and a cancelling `drop`).
+    guest: Condvar,
+}
+
+#[derive(Default)]
+struct Inner {
+    phase: Phase,
+    /// The awaiting task, woken when the guest lends a future or finishes.
+    waker: Option<Waker>,
+    /// `thread::Result<R>` once finished.
+    outcome: Option<Box<dyn Any + Send>>,
+}
+
+#[derive(Default)]
+enum Phase {
+    /// The guest thread runs the closure.
+    #[default]
+    Running,
+    /// The guest thread is blocked; the awaiting task polls this future.
+    Lent(LentFuture),
+    /// The lent future finished; the guest thread may continue.
+    Resumed,
+    /// The awaiting task dropped the call.
+    Cancelled,
+    /// The closure returned (or panicked).
+    Finished,
+}
+
+/// A future pinned on a blocked guest thread's stack.
+struct LentFuture(*mut (dyn Future<Output = ()> + Send + 'static));
+
+// SAFETY: the pointee is `Send`; the pointer is only dereferenced under the
+// exchange's lock while the owning guest thread is blocked (see `poll`).
+unsafe impl Send for LentFuture {}
+
+impl Inner {
+    fn set_waker(&mut self, waker: &Waker) {
+        match &mut self.waker {
+            Some(old) if old.will_wake(waker) => {}
+            slot => *slot = Some(waker.clone()),
+        }
+    }
+
+    fn take_waker(&mut self) -> Option<Waker> {
+        self.waker.take()
+    }
+}
+
+impl Exchange {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // Nothing panics while holding the lock (the lent future catches its
+        // own panics), but a poisoned lock still holds consistent state.
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn lend(
+        &self,
+        future: Pin<&mut (dyn Future<Output = ()> + Send + '_)>,
+    ) -> Result<(), Cancelled> {
+        let mut inner = self.lock();
+        if let Phase::Cancelled = inner.phase {
+            return Err(Cancelled);
+        }
+        // SAFETY: the future is not moved out of the pointer (it is only
+        // polled through `Pin::new_unchecked` in `GuestCall::poll`).
+        let future: *mut (dyn Future<Output = ()> + Send + '_) =
+            unsafe { Pin::get_unchecked_mut(future) };
+        // SAFETY: only the lifetime is erased. The pointer is used while the
+        // phase is `Lent`, and this function does not return (so the
+        // borrowed future outlives every use) until the phase has left
+        // `Lent` under the lock.
+        let future: *mut (dyn Future<Output = ()> + Send + 'static) =
+            unsafe { std::mem::transmute(future) };
+        inner.phase = Phase::Lent(LentFuture(future));
+        let waker = inner.take_waker();
+        drop(inner);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        let mut inner = self
+            .guest
+            .wait_while(self.lock(), |inner| matches!(inner.phase, Phase::Lent(_)))
+            .unwrap_or_else(PoisonError::into_inner);
+        match inner.phase {
+            Phase::Resumed => {
+                inner.phase = Phase::Running;
+                Ok(())
+            }
+            _ => Err(Cancelled),
+        }
+    }
+
+    /// Runs one call on this (guest) thread and reports its outcome. A call
+    /// cancelled before it starts does not run.
+    fn run<R: Send + 'static>(self: &Arc<Self>, f: impl FnOnce() -> R) {
+        if let Phase::Cancelled = self.lock().phase {
+            self.finish(Box::new(()));
+            return;
+        }
+        CURRENT.with(|current| *current.borrow_mut() = Some(self.clone()));
+        let outcome: thread::Result<R> = catch_unwind(AssertUnwindSafe(f));
+        CURRENT.with(|current| current.borrow_mut().take());
+        self.finish(Box::new(outcome));
+    }
+
+    fn finish(&self, outcome: Box<dyn Any + Send>) {
+        let mut inner = self.lock();
+        if let Phase::Cancelled = inner.phase {
+            // Nobody will take the outcome: drop it (the store with it)
+            // before reporting `Finished`, which a cancelling `drop` awaits.
+            drop(inner);
+            drop(outcome);
+            let mut inner = self.lock();
+            inner.phase = Phase::Finished;
+            drop(inner);
+            self.guest.notify_all();
+            return;
+        }
+        inner.phase = Phase::Finished;
+        inner.outcome = Some(outcome);
+        let waker = inner.take_waker();
+        drop(inner);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+}
+
+type PooledJob = Box<dyn FnOnce() + Send>;
+
+/// Idle OS threads, each waiting for its next guest.
+static IDLE: Mutex<Vec<Sender<PooledJob>>> = Mutex::new(Vec::new());
+
+fn run_on_pooled_thread(mut job: PooledJob) {
+    loop {
+        let idle = IDLE.lock().unwrap_or_else(PoisonError::into_inner).pop();
+        let Some(thread) = idle else { break };
+        match thread.send(job) {
+            Ok(()) => return,
+            // That thread has exited; try the next one.
+            Err(returned) => job = returned.0,
+        }
+    }
+    let (sender, receiver) = channel::<PooledJob>();
+    sender.send(job).expect("the receiver is alive");
+    thread::Builder::new()
+        .name("funk-guest".into())
+        .stack_size(GUEST_THREAD_STACK)
+        .spawn(move || {
+            while let Ok(job) = receiver.recv() {
+                job();
+                let mut idle = IDLE.lock().unwrap_or_else(PoisonError::into_inner);
+                if idle.len() >= MAX_IDLE_THREADS {
+                    break;
+                }
+                idle.push(sender.clone());
+            }
+        })
+        .expect("cannot start a funk guest thread");
+}
