@@ -140,8 +140,9 @@ extern crate self as funk;
 
 pub use funk_core::{
     Borrow, ErrorAbi, Failure, GuestError, GuestIoVec, GuestMemory, GuestView, Handle, HandleError,
-    HasResources, HostError, Lift, LinkError, LowerCx, MemoryUnavailable, OutValue, Plain,
-    ResourceTable, ResultLowering, ReturnValue, Status, Take, Trap, TrapKind, Traps, abi, iovec,
+    HasResources, HostError, Lift, LiftAsync, LinkError, LowerCx, MemoryUnavailable, OutValue,
+    Plain, ResourceTable, ResultLowering, ReturnValue, Status, Take, Trap, TrapKind, Traps,
+    WriteBack, abi, iovec,
 };
 
 /// Exposes the methods of an inherent `impl` block as WebAssembly host
