@@ -69,7 +69,8 @@ pub async fn run_async_shim<R>(
     message = "the future returned by this async host function is not `Send`",
     label = "holds a value that is not `Send` across an `.await`",
     note = "funk runs async host functions on engines that may resume a suspended guest on another thread (Wasmtime's async stores, funk's Wasmer guest threads), so the future must be `Send`",
-    note = "drop `Rc`, `RefCell` borrows, `MutexGuard`s and other non-`Send` values before the `.await`, or use their thread-safe counterparts"
+    note = "drop `Rc`, `RefCell` borrows, `MutexGuard`s and other non-`Send` values before the `.await`, or use their thread-safe counterparts",
+    note = "an `&self` method's future holds `&State`, which is `Send` only if the state is `Sync`; take `&mut self` otherwise"
 )]
 pub trait SendFuture: Future + Send {}
 

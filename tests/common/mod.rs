@@ -3,6 +3,8 @@
 //! and it is compiled twice, once against each `Guest`.
 #![allow(dead_code)]
 
+pub mod asynchronous;
+
 /// A wasm value passed to or returned from a guest export.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Val {
@@ -38,6 +40,8 @@ macro_rules! each_engine {
             use super::*;
             #[allow(unused_imports)]
             use $crate::common::wasmtime_guest::Guest;
+            #[allow(unused_imports)]
+            use $crate::common::asynchronous::wasmtime_async::AsyncGuest;
             $($body)*
         }
         #[cfg(feature = "wasmer")]
@@ -46,6 +50,8 @@ macro_rules! each_engine {
             use super::*;
             #[allow(unused_imports)]
             use $crate::common::wasmer_guest::Guest;
+            #[allow(unused_imports)]
+            use $crate::common::asynchronous::wasmer_async::AsyncGuest;
             $($body)*
         }
     };

@@ -1,0 +1,257 @@
+//! Async host functions on every enabled engine: the borrowing rule (copies
+//! in, written back after), results after an `.await`, mixed sync and async
+//! methods, traps and panics, and cancellation with drop counters.
+
+mod common;
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use funk::{Failure, Handle, HasResources, HostApi, HostError, ResourceTable, Status, Take};
+use tokio::sync::mpsc;
+
+/// Counts drops, to prove cancellation runs destructors.
+pub struct Tracked(Arc<AtomicUsize>);
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum Errno {
+    Again = 6,
+}
+
+impl HostError for Errno {
+    type Abi = Status;
+    fn into_failure(self) -> Failure {
+        Failure::Status(self as i32)
+    }
+}
+
+#[derive(Default)]
+pub struct Hub {
+    table: ResourceTable,
+    log: Vec<String>,
+    drops: Arc<AtomicUsize>,
+    /// Told when `hold` has started and is about to wait forever.
+    entered: Option<mpsc::UnboundedSender<()>>,
+}
+
+impl HasResources for Hub {
+    fn resources(&mut self) -> &mut ResourceTable {
+        &mut self.table
+    }
+}
+
+#[funk::host_functions(namespace = "hub")]
+impl Hub {
+    /// Sync, next to async ones.
+    fn note(&mut self, text: &str) -> u32 {
+        self.log.push(text.to_owned());
+        self.log.len() as u32
+    }
+
+    /// `&str` and `&mut [u8]` copies; state used before and after an await.
+    async fn shout(&mut self, text: &str, out: &mut [u8]) -> u32 {
+        self.log.push(format!("before {text}"));
+        tokio::task::yield_now().await;
+        for (o, b) in out.iter_mut().zip(text.bytes()) {
+            *o = b.to_ascii_uppercase();
+        }
+        self.log.push(format!("after {text}"));
+        text.len() as u32
+    }
+
+    /// `&mut u64` copy written back; the result goes through an out-pointer.
+    async fn swap(&mut self, cell: &mut u64, by: u64) -> (u32, u64) {
+        tokio::task::yield_now().await;
+        let old = *cell;
+        *cell = by;
+        (7, old)
+    }
+
+    /// `Result` as a status code after an await, with an out-pointer.
+    async fn maybe(&mut self, ok: bool) -> Result<u64, Errno> {
+        tokio::task::yield_now().await;
+        if ok {
+            Ok(0x1234_5678_9abc)
+        } else {
+            Err(Errno::Again)
+        }
+    }
+
+    async fn boom(&mut self) -> u32 {
+        tokio::task::yield_now().await;
+        panic!("boom after an await")
+    }
+
+    fn track(&mut self) -> Handle<Tracked> {
+        let tracked = Tracked(self.drops.clone());
+        self.table.insert(tracked).expect("table has room")
+    }
+
+    /// Takes a resource, holds a value of its own, and never finishes.
+    async fn hold(&mut self, token: Take<Tracked>) -> u32 {
+        let local = Tracked(self.drops.clone());
+        if let Some(entered) = &self.entered {
+            entered.send(()).unwrap();
+        }
+        std::future::pending::<()>().await;
+        drop((token, local));
+        0
+    }
+}
+
+const WAT: &str = r#"(module
+    (import "hub" "note" (func $note (param i32 i32) (result i32)))
+    (import "hub" "shout" (func $shout (param i32 i32 i32 i32) (result i32)))
+    (import "hub" "swap" (func $swap (param i32 i64 i32) (result i32)))
+    (import "hub" "maybe" (func $maybe (param i32 i32) (result i32)))
+    (import "hub" "boom" (func $boom (result i32)))
+    (import "hub" "track" (func $track (result i32)))
+    (import "hub" "hold" (func $hold (param i32) (result i32)))
+    (memory (export "memory") 1)
+    (data (i32.const 16) "hello")
+    (func (export "note") (param i32 i32) (result i32) (call $note (local.get 0) (local.get 1)))
+    (func (export "shout") (param i32 i32 i32 i32) (result i32)
+        (call $shout (local.get 0) (local.get 1) (local.get 2) (local.get 3)))
+    (func (export "swap") (param i32 i64 i32) (result i32)
+        (call $swap (local.get 0) (local.get 1) (local.get 2)))
+    (func (export "maybe") (param i32 i32) (result i32) (call $maybe (local.get 0) (local.get 1)))
+    (func (export "boom") (result i32) (call $boom))
+    (func (export "track") (result i32) (call $track))
+    (func (export "hold") (param i32) (result i32) (call $hold (local.get 0)))
+    (func (export "load") (param i32) (result i64) (i64.load (local.get 0))))"#;
+
+#[test]
+fn function_info_says_which_are_async() {
+    let flags: Vec<_> = Hub::FUNCTIONS
+        .iter()
+        .map(|f| (f.name, f.asynchronous))
+        .collect();
+    assert_eq!(
+        flags,
+        [
+            ("note", false),
+            ("shout", true),
+            ("swap", true),
+            ("maybe", true),
+            ("boom", true),
+            ("track", false),
+            ("hold", true)
+        ]
+    );
+}
+
+/// Polls `call` until the host function announces (through `entered`) that
+/// it is suspended, then drops the call.
+async fn drop_while_suspended<F: Future>(call: F, entered: &mut mpsc::UnboundedReceiver<()>) {
+    let mut call = pin!(call);
+    tokio::select! {
+        _ = &mut call => panic!("the call finished instead of suspending"),
+        announced = entered.recv() => announced.unwrap(),
+    }
+    // One more poll lets the host future reach its pending await.
+    assert!(futures::poll!(call.as_mut()).is_pending());
+}
+
+each_engine! {
+    use super::{Hub, WAT, drop_while_suspended};
+    use crate::common::Val::{I32, I64};
+    use std::sync::atomic::Ordering;
+    use tokio::sync::mpsc;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn borrowed_arguments_are_copied_in_and_written_back() {
+        let mut guest = AsyncGuest::new(WAT, Hub::default()).await;
+        let out = guest.call("shout", &[I32(16), I32(5), I32(32), I32(5)]).await;
+        assert_eq!(out, Ok(vec![I32(5)]));
+        let out = guest.call("load", &[I32(32)]).await.unwrap();
+        assert_eq!(out[0].i64().to_le_bytes()[..5], *b"HELLO");
+        // Sync and async methods share the state, across the await.
+        assert_eq!(guest.call("note", &[I32(16), I32(2)]).await, Ok(vec![I32(3)]));
+        let log = guest.with_state(|hub: &mut Hub| hub.log.clone()).await;
+        assert_eq!(log, ["before hello", "after hello", "he"]);
+    }
+
+    #[tokio::test]
+    async fn mutable_values_and_out_pointers_after_an_await() {
+        let mut guest = AsyncGuest::new(WAT, Hub::default()).await;
+        let out = guest.call("swap", &[I32(64), I64(99), I32(72)]).await;
+        assert_eq!(out, Ok(vec![I32(7)]));
+        // The old value went out through the out-pointer, the new one back
+        // through the `&mut u64` copy.
+        assert_eq!(guest.call("load", &[I32(72)]).await, Ok(vec![I64(0)]));
+        assert_eq!(guest.call("load", &[I32(64)]).await, Ok(vec![I64(99)]));
+        assert_eq!(guest.call("maybe", &[I32(1), I32(80)]).await, Ok(vec![I32(0)]));
+        assert_eq!(
+            guest.call("load", &[I32(80)]).await,
+            Ok(vec![I64(0x1234_5678_9abc)])
+        );
+        assert_eq!(guest.call("maybe", &[I32(0), I32(80)]).await, Ok(vec![I32(6)]));
+    }
+
+    #[tokio::test]
+    async fn hostile_arguments_trap_before_the_method_runs() {
+        let mut guest = AsyncGuest::new(WAT, Hub::default()).await;
+        let cases: [(&str, Vec<common::Val>, &str); 5] = [
+            (
+                "shout",
+                vec![I32(0xfffe), I32(5), I32(32), I32(5)],
+                "hub::shout: argument text: range 0xfffe..0x10003 outside memory of 0x10000 bytes",
+            ),
+            (
+                "shout",
+                vec![I32(16), I32(5), I32(-1), I32(5)],
+                "hub::shout: argument out: range 0xffffffff..0x100000004 outside memory of 0x10000 bytes",
+            ),
+            (
+                "swap",
+                vec![I32(65), I64(1), I32(72)],
+                "hub::swap: argument cell: pointer 0x41 is not aligned to 8 bytes",
+            ),
+            (
+                "swap",
+                vec![I32(64), I64(1), I32(0x10000)],
+                "hub::swap: argument result: range 0x10000..0x10008 outside memory of 0x10000 bytes",
+            ),
+            ("maybe", vec![I32(2), I32(80)], "hub::maybe: argument ok: 2 is not a valid bool (0 or 1)"),
+        ];
+        for (name, args, expected) in cases {
+            let got = guest.call(name, &args).await.unwrap_err();
+            assert_eq!(got, expected, "{name} {args:?}");
+        }
+        // None of the methods ran.
+        assert!(guest.with_state(|hub: &mut Hub| hub.log.is_empty()).await);
+    }
+
+    #[tokio::test]
+    async fn a_panic_after_an_await_is_a_trap() {
+        let mut guest = AsyncGuest::new(WAT, Hub::default()).await;
+        let got = guest.call("boom", &[]).await.unwrap_err();
+        assert_eq!(got, "hub::boom: host function panicked: boom after an await");
+        // The guest and the store are still usable.
+        assert_eq!(guest.call("note", &[I32(16), I32(1)]).await, Ok(vec![I32(1)]));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn cancelling_a_suspended_call_runs_every_destructor() {
+        let (entered_tx, mut entered) = mpsc::unbounded_channel();
+        let hub = Hub { entered: Some(entered_tx), ..Hub::default() };
+        let drops = hub.drops.clone();
+        let mut guest = AsyncGuest::new(WAT, hub).await;
+        let handle = guest.call("track", &[]).await.unwrap()[0].i32();
+        drop_while_suspended(guest.call("hold", &[I32(handle)]), &mut entered).await;
+        // The taken resource and the future's own value are both gone.
+        assert_eq!(drops.load(Ordering::SeqCst), 2);
+        let left = guest.with_state(|hub: &mut Hub| hub.table.len()).await;
+        assert_eq!(left, 0);
+        // The store survives and takes new calls.
+        assert_eq!(guest.call("note", &[I32(16), I32(5)]).await, Ok(vec![I32(1)]));
+    }
+}
