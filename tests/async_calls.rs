@@ -218,7 +218,7 @@ each_engine! {
             (
                 "swap",
                 vec![I32(64), I64(1), I32(0x10000)],
-                "hub::swap: argument result: range 0x10000..0x10008 outside memory of 0x10000 bytes",
+                "hub::swap: argument result out-pointer: range 0x10000..0x10008 outside memory of 0x10000 bytes",
             ),
             ("maybe", vec![I32(2), I32(80)], "hub::maybe: argument ok: 2 is not a valid bool (0 or 1)"),
         ];
