@@ -125,6 +125,59 @@
 //! Methods take `&self` or `&mut self`; doc comments, visibility and other
 //! attributes are kept as written.
 //!
+//! ## Async host functions
+//!
+//! A method may be `async fn`; sync and async methods mix in one block. The
+//! guest sees an ordinary blocking call while your executor awaits the
+//! method's future:
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! struct Mailbox {
+//!     inbox: tokio::sync::mpsc::Receiver<Vec<u8>>,
+//! }
+//!
+//! #[funk::host_functions(namespace = "mailbox")]
+//! impl Mailbox {
+//!     /// Guest: mailbox.receive(buf_ptr, buf_len) -> i32 (bytes, or -1 when closed)
+//!     async fn receive(&mut self, buf: &mut [u8]) -> i32 {
+//!         match self.inbox.recv().await {
+//!             Some(message) => {
+//!                 let n = message.len().min(buf.len());
+//!                 buf[..n].copy_from_slice(&message[..n]);
+//!                 n as i32
+//!             }
+//!             None => -1,
+//!         }
+//!     }
+//!
+//!     /// Guest: mailbox.sleep(ms)
+//!     async fn sleep(&mut self, ms: u32) {
+//!         tokio::time::sleep(Duration::from_millis(ms.into())).await;
+//!     }
+//! }
+//! ```
+//!
+//! - **Borrowing rule.** The future may outlive the wasm frame that called
+//!   it and move between threads, so an async method never borrows guest
+//!   memory: `&[T]`, `&str` and `&T` arguments are *copies* made before the
+//!   method starts (with the same checks as above), and `&mut [T]` / `&mut
+//!   T` copies are written back when the method finishes, whether it
+//!   succeeds or fails. The guest is blocked in the call throughout, so it
+//!   cannot tell the difference. Iovec parameters are refused at compile
+//!   time ([`LiftAsync`] says which types are accepted).
+//! - **`Send`.** The future must be `Send` (both engines may resume a guest
+//!   on another thread); an `&self` method's future is `Send` only if the
+//!   state is `Sync`.
+//! - **Engines.** Wasmtime: link as usual, then `instantiate_async` and
+//!   `call_async` (the store data must be `Send`). Wasmer: run the guest on a
+//!   `funk::wasmer::GuestThread` (one OS thread per guest; see its docs for
+//!   why).
+//! - **Traps, errors, panics** behave as in sync methods. **Dropping** the
+//!   future of a suspended guest call cancels it: the method's future and
+//!   everything it holds are dropped and the wasm stack is unwound.
+//!
 //! ## Traps
 //!
 //! A bad guest value never reaches your method and never panics the host:
