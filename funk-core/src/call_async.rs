@@ -63,22 +63,18 @@ pub async fn run_async_shim<R>(
     }
 }
 
-/// The future of an async host function, which both engines move between
-/// threads while the guest is suspended.
-#[diagnostic::on_unimplemented(
-    message = "the future returned by this async host function is not `Send`",
-    label = "holds a value that is not `Send` across an `.await`",
-    note = "funk runs async host functions on engines that may resume a suspended guest on another thread (Wasmtime's async stores, funk's Wasmer guest threads), so the future must be `Send`",
-    note = "drop `Rc`, `RefCell` borrows, `MutexGuard`s and other non-`Send` values before the `.await`, or use their thread-safe counterparts",
-    note = "an `&self` method's future holds `&State`, which is `Send` only if the state is `Sync`; take `&mut self` otherwise"
-)]
-pub trait SendFuture: Future + Send {}
+/// Implemented by every `Send` future: the bound the generated code puts on
+/// an async method's future. Rust reports a missing `Send` with its own
+/// error (naming the value held across an `.await`); the names here are
+/// what its "required by a bound" note shows.
+pub trait AsyncHostFunctionFuture: Future + Send {}
 
-impl<F: Future + Send> SendFuture for F {}
+impl<F: Future + Send> AsyncHostFunctionFuture for F {}
 
-/// Identity; names the `Send` requirement on a method's future in funk's
-/// words.
+/// Identity. The future of an async host function must be `Send`: Wasmtime
+/// may resume a suspended guest on another thread, and funk's Wasmer guest
+/// threads poll it from the task awaiting the call.
 #[inline(always)]
-pub fn require_send<F: SendFuture>(future: F) -> F {
+pub fn async_host_function_futures_must_be_send<F: AsyncHostFunctionFuture>(future: F) -> F {
     future
 }

@@ -45,7 +45,8 @@ pub mod __private {
     pub use crate::abi::{Abi, AbiList, Concat, DynamicList, WasmPrim, WasmType, WasmValue};
     pub use crate::call::{Call, Define, FuncInfo, HostApi, HostFunctions, run_shim};
     pub use crate::call_async::{
-        AsyncHost, AsyncShim, DefineAsync, SendFuture, require_send, run_async_shim,
+        AsyncHost, AsyncHostFunctionFuture, AsyncShim, DefineAsync,
+        async_host_function_futures_must_be_send, run_async_shim,
     };
     pub use crate::{Lift, LiftAsync, LinkError, LowerCx, ReturnValue, Trap};
     pub use bytemuck;

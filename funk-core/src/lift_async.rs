@@ -50,7 +50,7 @@ use crate::resources::{Borrow, Handle, HasResources, Take};
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a parameter of an `async` host function",
     label = "not accepted by async host functions",
-    note = "async host functions take copies of guest data: integers, floats, `bool`, `char`, `&str`, `&[T]`, `&mut [T]`, `&T`, `&mut T` (`T: funk::Plain`), `Handle<T>`, `Borrow<T>`, `Take<T>`, or a type implementing `funk::LiftAsync`",
+    note = "async host functions take copies of guest data: integers, floats, `bool`, `char`, `&str`, `&[T]`, `&mut [T]`, `&T`, `&mut T` (`T: funk::Plain`), `Handle<T>`, `Borrow<T>`, `Take<T>`, or a type implementing `funk::LiftAsync` (for your own `Lift` type that borrows nothing: `type Held = Self`, see its docs)",
     note = "iovecs (`&[IoSlice]`, `&mut [IoSliceMut]`) are accepted by synchronous host functions only"
 )]
 pub trait LiftAsync<'a, S>: Lift<'a, S> {

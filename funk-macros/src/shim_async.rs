@@ -62,7 +62,7 @@ pub fn shim(self_ty: &Type, function: &Function<'_>, names: &Names) -> TokenStre
     let ret = return_type(function);
     let call_span = function.method.sig.ident.span();
     let call = quote_spanned! {call_span=>
-        __funk::require_send(<#self_ty>::#method(__state, #(#lends),*)).await
+        __funk::async_host_function_futures_must_be_send(<#self_ty>::#method(__state, #(#lends),*)).await
     };
     quote! {
         #[derive(Clone, Copy)]
