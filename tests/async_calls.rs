@@ -85,6 +85,12 @@ impl Hub {
         }
     }
 
+    /// Ready at once: no suspension at all.
+    async fn add(&mut self, a: u32, b: u32) -> u32 {
+        self.log.push(format!("{a}+{b}"));
+        a.wrapping_add(b)
+    }
+
     async fn boom(&mut self) -> u32 {
         tokio::task::yield_now().await;
         panic!("boom after an await")
@@ -112,6 +118,7 @@ const WAT: &str = r#"(module
     (import "hub" "shout" (func $shout (param i32 i32 i32 i32) (result i32)))
     (import "hub" "swap" (func $swap (param i32 i64 i32) (result i32)))
     (import "hub" "maybe" (func $maybe (param i32 i32) (result i32)))
+    (import "hub" "add" (func $add (param i32 i32) (result i32)))
     (import "hub" "boom" (func $boom (result i32)))
     (import "hub" "track" (func $track (result i32)))
     (import "hub" "hold" (func $hold (param i32) (result i32)))
@@ -123,6 +130,7 @@ const WAT: &str = r#"(module
     (func (export "swap") (param i32 i64 i32) (result i32)
         (call $swap (local.get 0) (local.get 1) (local.get 2)))
     (func (export "maybe") (param i32 i32) (result i32) (call $maybe (local.get 0) (local.get 1)))
+    (func (export "add") (param i32 i32) (result i32) (call $add (local.get 0) (local.get 1)))
     (func (export "boom") (result i32) (call $boom))
     (func (export "track") (result i32) (call $track))
     (func (export "hold") (param i32) (result i32) (call $hold (local.get 0)))
@@ -141,6 +149,7 @@ fn function_info_says_which_are_async() {
             ("shout", true),
             ("swap", true),
             ("maybe", true),
+            ("add", true),
             ("boom", true),
             ("track", false),
             ("hold", true)
@@ -231,6 +240,14 @@ each_engine! {
     }
 
     #[tokio::test]
+    async fn a_future_ready_at_once() {
+        let mut guest = AsyncGuest::new(WAT, Hub::default()).await;
+        assert_eq!(guest.call("add", &[I32(-1), I32(3)]).await, Ok(vec![I32(2)]));
+        let log = guest.with_state(|hub: &mut Hub| hub.log.clone()).await;
+        assert_eq!(log, ["4294967295+3"]);
+    }
+
+    #[tokio::test]
     async fn a_panic_after_an_await_is_a_trap() {
         let mut guest = AsyncGuest::new(WAT, Hub::default()).await;
         let got = guest.call("boom", &[]).await.unwrap_err();
@@ -254,4 +271,23 @@ each_engine! {
         // The store survives and takes new calls.
         assert_eq!(guest.call("note", &[I32(16), I32(5)]).await, Ok(vec![I32(1)]));
     }
+}
+
+/// A Wasmer guest that calls an async host function outside a guest thread
+/// (with the plain synchronous API) gets a trap that says what to do.
+#[cfg(feature = "wasmer")]
+#[test]
+fn wasmer_async_function_outside_a_guest_thread_traps() {
+    let mut guest = common::wasmer_guest::Guest::new(WAT, Hub::default());
+    assert_eq!(
+        guest.call("add", &[common::Val::I32(1), common::Val::I32(2)]),
+        Err("hub::add: this async host function was called outside \
+             `funk::wasmer::GuestThread::call`; run the guest call with it"
+            .to_owned())
+    );
+    // Sync functions of the same block work there.
+    assert_eq!(
+        guest.call("note", &[common::Val::I32(16), common::Val::I32(1)]),
+        Ok(vec![common::Val::I32(1)])
+    );
 }

@@ -84,7 +84,7 @@ macro_rules! define_arity_async {
                         run_shim(info, || {
                             let host = EnvHost { env, get, info };
                             let mut result = None;
-                            let lent = guest_thread::lend(pin!(async {
+                            let lent = guest_thread::drive(pin!(async {
                                 let future = shim.call(host, nest!($($a),*));
                                 result = Some(run_async_shim(info, future).await);
                             }));

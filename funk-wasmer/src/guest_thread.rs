@@ -11,12 +11,15 @@
 //! synchronous API. A thread never holds more than one wasm call stack, so
 //! Wasmer's thread-locals are always used in the order they expect.
 //!
-//! When the guest calls an async host function, the guest thread lends the
-//! function's future to the task awaiting the [`GuestCall`] and blocks. That
-//! task polls the future on your executor (so timers, channels and I/O of
-//! tokio or any other runtime work as usual) and, once it is ready, lets the
-//! guest thread continue. The two threads hand the future over under a
-//! mutex and never touch it at the same time.
+//! When the guest calls an async host function, the guest thread polls the
+//! function's future once itself (inside the tokio runtime that was current
+//! where the call was made, with the default `tokio` feature); a future
+//! that is ready at once costs no more than a synchronous call. A pending
+//! future is lent to the task awaiting the [`GuestCall`] while the guest
+//! thread blocks: that task polls it on your executor (so timers, channels
+//! and I/O of tokio or any other runtime work as usual) and, once it is
+//! ready, lets the guest thread continue. The two threads hand the future
+//! over under a mutex and never touch it at the same time.
 //!
 //! Dropping a [`GuestCall`] cancels the call. If the guest is suspended in
 //! an async host function, the guest thread drops that function's future,
@@ -113,7 +116,7 @@ impl<G: 'static> GuestThread<G> {
         E: Send + 'static,
     {
         let (calls, queue) = channel::<Job<G>>();
-        let exchange = Arc::new(Exchange::default());
+        let exchange = Arc::new(Exchange::for_caller());
         let init_exchange = exchange.clone();
         run_on_pooled_thread(Box::new(move || {
             let mut guest = None;
@@ -143,7 +146,7 @@ impl<G: 'static> GuestThread<G> {
         F: FnOnce(&mut G) -> R + Send + 'static,
         R: Send + 'static,
     {
-        let exchange = Arc::new(Exchange::default());
+        let exchange = Arc::new(Exchange::for_caller());
         let job_exchange = exchange.clone();
         let job: Job<G> = Box::new(move |guest| job_exchange.run(|| f(guest)));
         if let Err(returned) = self.calls.send(job) {
@@ -281,13 +284,26 @@ impl<R> Drop for GuestCall<R> {
 #[derive(Debug)]
 pub(crate) struct Cancelled;
 
-/// Blocks the guest thread while the task awaiting the current
-/// [`GuestCall`] polls `future` to completion. `None` when this thread is
-/// not running a [`GuestThread`] call.
-pub(crate) fn lend(
-    future: Pin<&mut (dyn Future<Output = ()> + Send + '_)>,
+/// Runs `future` to completion for the host function the guest thread is
+/// in: polls it once here, then, if it is pending, blocks the guest thread
+/// while the task awaiting the current [`GuestCall`] polls it. `None` when
+/// this thread is not running a [`GuestThread`] call.
+pub(crate) fn drive(
+    mut future: Pin<&mut (dyn Future<Output = ()> + Send + '_)>,
 ) -> Option<Result<(), Cancelled>> {
     let exchange = CURRENT.with(|current| current.borrow().clone())?;
+    // Most host futures are ready at once (a message already waiting, a
+    // write that fits a buffer): poll once here and skip the hand-over. A
+    // pending future is polled again, with the awaiting task's waker, by
+    // that task; a wake-up sent to the no-op waker meanwhile is not lost,
+    // because that poll looks at the future's state afresh.
+    if future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+        .is_ready()
+    {
+        return Some(Ok(()));
+    }
     Some(exchange.lend(future))
 }
 
@@ -300,6 +316,11 @@ thread_local! {
 /// awaiting it.
 #[derive(Default)]
 struct Exchange {
+    /// The tokio runtime current where the call was made, entered on the
+    /// guest thread for the call so that host futures polled there can
+    /// create timers and I/O resources.
+    #[cfg(feature = "tokio")]
+    runtime: Option<tokio::runtime::Handle>,
     inner: Mutex<Inner>,
     /// Wakes the guest thread (and a cancelling `drop`).
     guest: Condvar,
@@ -350,6 +371,16 @@ impl Inner {
 }
 
 impl Exchange {
+    /// An exchange for a call made here (capturing the current tokio
+    /// runtime, if any).
+    fn for_caller() -> Self {
+        Exchange {
+            #[cfg(feature = "tokio")]
+            runtime: tokio::runtime::Handle::try_current().ok(),
+            ..Exchange::default()
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // Nothing panics while holding the lock (the lent future catches its
         // own panics), but a poisoned lock still holds consistent state.
@@ -401,7 +432,11 @@ impl Exchange {
             return;
         }
         CURRENT.with(|current| *current.borrow_mut() = Some(self.clone()));
+        #[cfg(feature = "tokio")]
+        let entered = self.runtime.as_ref().map(tokio::runtime::Handle::enter);
         let outcome: thread::Result<R> = catch_unwind(AssertUnwindSafe(f));
+        #[cfg(feature = "tokio")]
+        drop(entered);
         CURRENT.with(|current| current.borrow_mut().take());
         self.finish(Box::new(outcome));
     }
