@@ -173,7 +173,8 @@
 //! - **Engines.** Wasmtime: link as usual, then `instantiate_async` and
 //!   `call_async` (the store data must be `Send`). Wasmer: run the guest on a
 //!   `funk::wasmer::GuestThread` (one OS thread per guest; see its docs for
-//!   why).
+//!   why). An async function takes at most 16 flat wasm parameters
+//!   (out-pointers included); sync ones have no limit.
 //! - **Traps, errors, panics** behave as in sync methods. **Dropping** the
 //!   future of a suspended guest call cancels it: the method's future and
 //!   everything it holds are dropped and the wasm stack is unwound.
