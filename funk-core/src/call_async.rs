@@ -9,9 +9,9 @@
 //! defines it through [`DefineAsync`] and runs it with [`run_async_shim`].
 
 use std::future::Future;
-use std::panic::AssertUnwindSafe;
-
-use futures::FutureExt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use crate::abi::AbiList;
 use crate::call::{Call, FuncInfo};
@@ -53,13 +53,39 @@ pub trait DefineAsync<S, P: AbiList, R: AbiList> {
 /// Drives an async shim's future, turning a panic in any poll into a trap
 /// that names the function, as [`run_shim`](crate::call::run_shim) does for
 /// synchronous ones.
-pub async fn run_async_shim<R>(
+#[inline(always)]
+pub fn run_async_shim<F>(info: &'static FuncInfo, future: F) -> GuardedShim<F> {
+    GuardedShim { future, info }
+}
+
+/// The future of [`run_async_shim`]. Written by hand rather than as an
+/// `async fn`: each `async` layer around the shim's own future costs a copy
+/// of its state and its output per poll, which showed in the benchmarks.
+#[derive(Debug)]
+pub struct GuardedShim<F> {
+    future: F,
     info: &'static FuncInfo,
-    future: impl Future<Output = Result<R, Trap>>,
-) -> Result<R, Trap> {
-    match AssertUnwindSafe(future).catch_unwind().await {
-        Ok(result) => result,
-        Err(payload) => Err(Trap::panic(info.qualified, payload)),
+}
+
+impl<F, R> Future for GuardedShim<F>
+where
+    F: Future<Output = Result<R, Trap>>,
+{
+    type Output = Result<R, Trap>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<R, Trap>> {
+        // SAFETY: `future` is pinned structurally: it is never moved out of
+        // `self` or reached unpinned, `GuardedShim` has no `Drop` impl and is
+        // `Unpin` only when `F` is.
+        let (future, info) = unsafe {
+            let this = self.get_unchecked_mut();
+            (Pin::new_unchecked(&mut this.future), this.info)
+        };
+        match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
+            Ok(poll) => poll,
+            Err(payload) => Poll::Ready(Err(Trap::panic(info.qualified, payload))),
+        }
     }
 }
 

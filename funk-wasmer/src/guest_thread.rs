@@ -217,8 +217,11 @@ impl<R: 'static> Future for GuestCall<R> {
                     return Poll::Pending;
                 }
                 inner.phase = Phase::Resumed;
-                self.exchange.guest.notify_one();
                 inner.set_waker(cx.waker());
+                drop(inner);
+                // Notified after unlocking, so the guest thread does not wake
+                // into a held lock.
+                self.exchange.guest.notify_one();
                 Poll::Pending
             }
             Phase::Running | Phase::Resumed => {
@@ -291,7 +294,9 @@ pub(crate) struct Cancelled;
 pub(crate) fn drive(
     mut future: Pin<&mut (dyn Future<Output = ()> + Send + '_)>,
 ) -> Option<Result<(), Cancelled>> {
-    let exchange = CURRENT.with(|current| current.borrow().clone())?;
+    if !CURRENT.with(|current| current.borrow().is_some()) {
+        return None;
+    }
     // Most host futures are ready at once (a message already waiting, a
     // write that fits a buffer): poll once here and skip the hand-over. A
     // pending future is polled again, with the awaiting task's waker, by
@@ -304,6 +309,7 @@ pub(crate) fn drive(
     {
         return Some(Ok(()));
     }
+    let exchange = CURRENT.with(|current| current.borrow().clone())?;
     Some(exchange.lend(future))
 }
 
