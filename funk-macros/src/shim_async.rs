@@ -11,7 +11,6 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::Type;
-use syn::spanned::Spanned;
 
 use crate::ast::Function;
 use crate::expand::{Names, lift_consts, qualified, return_type};
@@ -36,7 +35,7 @@ pub fn shim(self_ty: &Type, function: &Function<'_>, names: &Names) -> TokenStre
         .collect();
     let holds = function.params.iter().enumerate().map(|(i, param)| {
         let (ty, name, part) = (param.ty, &param.name, format_ident!("__abi{}", i));
-        quote_spanned! {ty.span()=>
+        quote! {
             <#ty as __funk::LiftAsync<'_, #self_ty>>::hold(
                 &__view,
                 __state,
@@ -47,16 +46,22 @@ pub fn shim(self_ty: &Type, function: &Function<'_>, names: &Names) -> TokenStre
     });
     let lends = function.params.iter().zip(&held).map(|(param, held)| {
         let ty = param.ty;
-        quote_spanned! {ty.span()=>
+        quote! {
             <#ty as __funk::LiftAsync<'_, #self_ty>>::lend(&mut #held)
         }
     });
     let write_backs = function.params.iter().zip(&held).map(|(param, held)| {
         let (ty, name) = (param.ty, &param.name);
-        quote_spanned! {ty.span()=>
+        quote! {
             <#ty as __funk::LiftAsync<'_, #self_ty>>::write_back(#held, &mut __memory)
                 .map_err(|e| __funk::Trap::argument(#qualified, #name, e))?;
         }
+    });
+    // Every use names the parameter type with its own tokens and no other
+    // span, so an unsupported type is reported once, at the type.
+    let held_types = function.params.iter().map(|param| {
+        let ty = param.ty;
+        quote!(<#ty as __funk::LiftAsync<'_, #self_ty>>::Held)
     });
     let mutable = lift_consts(self_ty, function, quote!(MUTABLE));
     let ret = return_type(function);
@@ -82,7 +87,7 @@ pub fn shim(self_ty: &Type, function: &Function<'_>, names: &Names) -> TokenStre
                 async move {
                     #(#splits)*
                     let __outs: #out = __args;
-                    let (#(mut #held,)*) = {
+                    let (#(mut #held,)*): (#(#held_types,)*) = {
                         let (mut __memory, __state) = __host.call().into_parts();
                         const __LENDS_MUTABLY: bool = false #(|| #mutable)*;
                         let __view = __memory.view(__LENDS_MUTABLY);
