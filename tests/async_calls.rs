@@ -291,3 +291,27 @@ fn wasmer_async_function_outside_a_guest_thread_traps() {
         Ok(vec![common::Val::I32(1)])
     );
 }
+
+/// After a Wasmer guest call is cancelled, the closure may go on calling the
+/// guest; its async host functions then trap without running.
+#[cfg(feature = "wasmer")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wasmer_a_cancelled_call_runs_no_more_host_code() {
+    use common::Val::I32;
+    let (entered_tx, mut entered) = mpsc::unbounded_channel();
+    let hub = Hub {
+        entered: Some(entered_tx),
+        ..Hub::default()
+    };
+    let mut guest = common::asynchronous::wasmer_async::AsyncGuest::new(WAT, hub).await;
+    let handle = guest.call("track", &[]).await.unwrap()[0].i32();
+    let call = guest.thread.call(move |g| {
+        let held = g.call("hold", &[I32(handle)]);
+        let added = g.call("add", &[I32(1), I32(2)]);
+        (held, added)
+    });
+    drop_while_suspended(call, &mut entered).await;
+    // `drop` waited for the closure: `add` trapped instead of running.
+    let log = guest.with_state(|hub: &mut Hub| hub.log.clone()).await;
+    assert!(log.is_empty(), "{log:?}");
+}

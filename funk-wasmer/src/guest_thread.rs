@@ -36,6 +36,7 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
@@ -264,6 +265,7 @@ impl<R> Drop for GuestCall<R> {
             }
             Phase::Lent(_) => {
                 inner.phase = Phase::Cancelled;
+                self.exchange.cancelled.store(true, Ordering::Relaxed);
                 self.exchange.guest.notify_one();
                 // The guest thread drops the lent future, unwinds and drops
                 // the closure's result; wait so that every destructor has
@@ -276,6 +278,7 @@ impl<R> Drop for GuestCall<R> {
             }
             Phase::Running | Phase::Resumed => {
                 inner.phase = Phase::Cancelled;
+                self.exchange.cancelled.store(true, Ordering::Relaxed);
                 self.exchange.guest.notify_one();
             }
             Phase::Cancelled => {}
@@ -294,8 +297,14 @@ pub(crate) struct Cancelled;
 pub(crate) fn drive(
     mut future: Pin<&mut (dyn Future<Output = ()> + Send + '_)>,
 ) -> Option<Result<(), Cancelled>> {
-    if !CURRENT.with(|current| current.borrow().is_some()) {
-        return None;
+    let cancelled = CURRENT.with(|current| {
+        let current = current.borrow();
+        Some(current.as_ref()?.cancelled.load(Ordering::Relaxed))
+    })?;
+    if cancelled {
+        // Once a call is cancelled, no more host code runs for it (`lend`
+        // checks again under the lock).
+        return Some(Err(Cancelled));
     }
     // Most host futures are ready at once (a message already waiting, a
     // write that fits a buffer): poll once here and skip the hand-over. A
@@ -328,6 +337,8 @@ struct Exchange {
     #[cfg(feature = "tokio")]
     runtime: Option<tokio::runtime::Handle>,
     inner: Mutex<Inner>,
+    /// Mirrors `Phase::Cancelled` for a lock-free check before polling.
+    cancelled: AtomicBool,
     /// Wakes the guest thread (and a cancelling `drop`).
     guest: Condvar,
 }
