@@ -315,3 +315,25 @@ async fn wasmer_a_cancelled_call_runs_no_more_host_code() {
     let log = guest.with_state(|hub: &mut Hub| hub.log.clone()).await;
     assert!(log.is_empty(), "{log:?}");
 }
+
+/// A call dropped while still queued behind another never runs, and the
+/// guest thread goes on serving later calls.
+#[cfg(feature = "wasmer")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wasmer_a_call_cancelled_before_it_starts_does_not_block_the_thread() {
+    use common::Val::I32;
+    let (entered_tx, mut entered) = mpsc::unbounded_channel();
+    let hub = Hub {
+        entered: Some(entered_tx),
+        ..Hub::default()
+    };
+    let mut guest = common::asynchronous::wasmer_async::AsyncGuest::new(WAT, hub).await;
+    let handle = guest.call("track", &[]).await.unwrap()[0].i32();
+    let first = guest.thread.call(move |g| g.call("hold", &[I32(handle)]));
+    let queued = guest.thread.call(|g| g.call("note", &[I32(16), I32(1)]));
+    drop(queued);
+    drop_while_suspended(first, &mut entered).await;
+    assert_eq!(guest.call("add", &[I32(2), I32(3)]).await, Ok(vec![I32(5)]));
+    let log = guest.with_state(|hub: &mut Hub| hub.log.clone()).await;
+    assert_eq!(log, ["2+3"]);
+}

@@ -90,7 +90,11 @@ macro_rules! define_arity_async {
                             }));
                             match lent {
                                 None => Err(outside_call_async(info)),
-                                Some(Err(Cancelled)) => Err(cancelled(info)),
+                                Some(Err(Cancelled)) => {
+                                    // The lent future is gone (its scope ended).
+                                    guest_thread::settle();
+                                    Err(cancelled(info))
+                                }
                                 Some(Ok(())) => result.unwrap_or_else(|| Err(cancelled(info))),
                             }
                         })

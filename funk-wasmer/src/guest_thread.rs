@@ -22,13 +22,14 @@
 //! over under a mutex and never touch it at the same time.
 //!
 //! Dropping a [`GuestCall`] cancels the call. If the guest is suspended in
-//! an async host function, the guest thread drops that function's future,
-//! the host function traps ("the guest call was cancelled"), the wasm stack
-//! unwinds and your closure's result is dropped; `drop` waits for all of
-//! that, so every destructor has run when it returns. The guest value (and
-//! its store) stays on the thread, usable by the next call. If the guest is
-//! running wasm instead, the guest thread finishes the closure in the
-//! background and its next async host call traps.
+//! an async host function, the guest thread drops that function's future
+//! (`drop` waits for this, so the destructors of everything the host
+//! function held or took have run when it returns), the host function traps
+//! ("the guest call was cancelled"), the wasm stack unwinds and your
+//! closure finishes on the guest thread; its result is dropped there. Any
+//! further async host call of a cancelled call traps without running. The
+//! guest value (and its store) stays on the thread, usable by the next
+//! call. If the guest is running wasm instead, `drop` does not wait.
 
 use std::any::Any;
 use std::cell::RefCell;
@@ -246,7 +247,9 @@ impl<R: 'static> Future for GuestCall<R> {
                     Err(panic) => resume_unwind(panic),
                 }
             }
-            Phase::Cancelled => unreachable!("only dropping the call cancels it"),
+            Phase::Cancelled => {
+                panic!("a waker of this guest call panicked; the call was cancelled")
+            }
         }
     }
 }
@@ -267,13 +270,16 @@ impl<R> Drop for GuestCall<R> {
                 inner.phase = Phase::Cancelled;
                 self.exchange.cancelled.store(true, Ordering::Relaxed);
                 self.exchange.guest.notify_one();
-                // The guest thread drops the lent future, unwinds and drops
-                // the closure's result; wait so that every destructor has
-                // run when `drop` returns.
+                // The guest thread drops the lent future (and with it what
+                // the host function took and held); wait for that, so those
+                // destructors have run when `drop` returns. The wasm stack
+                // unwinds and the closure finishes after, on that thread.
                 let _inner = self
                     .exchange
                     .guest
-                    .wait_while(inner, |inner| !matches!(inner.phase, Phase::Finished))
+                    .wait_while(inner, |inner| {
+                        !inner.released && !matches!(inner.phase, Phase::Finished)
+                    })
                     .unwrap_or_else(PoisonError::into_inner);
             }
             Phase::Running | Phase::Resumed => {
@@ -322,6 +328,26 @@ pub(crate) fn drive(
     Some(exchange.lend(future))
 }
 
+/// Tells a cancelling `GuestCall::drop` that the host function has dropped
+/// the future it lent; called by the host function after the future's
+/// scope ends.
+pub(crate) fn settle() {
+    let Some(exchange) = CURRENT.with(|current| current.borrow().clone()) else {
+        return;
+    };
+    let mut inner = exchange.lock();
+    inner.released = true;
+    drop(inner);
+    exchange.guest.notify_all();
+}
+
+/// Runs `f`, ignoring a panic: for destructors and wakers run on a guest
+/// thread outside any call, where a panic would kill the thread and leave
+/// the calls queued on it hanging.
+fn quietly(f: impl FnOnce()) {
+    let _ = catch_unwind(AssertUnwindSafe(f));
+}
+
 thread_local! {
     /// The call this guest thread is running.
     static CURRENT: RefCell<Option<Arc<Exchange>>> = const { RefCell::new(None) };
@@ -348,6 +374,8 @@ struct Inner {
     phase: Phase,
     /// The awaiting task, woken when the guest lends a future or finishes.
     waker: Option<Waker>,
+    /// Set by [`settle`] once a cancelled call's lent future is dropped.
+    released: bool,
     /// `thread::Result<R>` once finished.
     outcome: Option<Box<dyn Any + Send>>,
 }
@@ -425,8 +453,15 @@ impl Exchange {
         inner.phase = Phase::Lent(LentFuture(future));
         let waker = inner.take_waker();
         drop(inner);
-        if let Some(waker) = waker {
-            waker.wake();
+        if let Some(waker) = waker
+            && catch_unwind(AssertUnwindSafe(|| waker.wake())).is_err()
+        {
+            // The future must not stay lent once this function returns;
+            // taking the lock also waits out a poll in progress.
+            let mut inner = self.lock();
+            inner.phase = Phase::Cancelled;
+            self.cancelled.store(true, Ordering::Relaxed);
+            return Err(Cancelled);
         }
         let mut inner = self
             .guest
@@ -444,7 +479,8 @@ impl Exchange {
     /// Runs one call on this (guest) thread and reports its outcome. A call
     /// cancelled before it starts does not run.
     fn run<R: Send + 'static>(self: &Arc<Self>, f: impl FnOnce() -> R) {
-        if let Phase::Cancelled = self.lock().phase {
+        let cancelled = matches!(self.lock().phase, Phase::Cancelled);
+        if cancelled {
             self.finish(Box::new(()));
             return;
         }
@@ -453,7 +489,7 @@ impl Exchange {
         let entered = self.runtime.as_ref().map(tokio::runtime::Handle::enter);
         let outcome: thread::Result<R> = catch_unwind(AssertUnwindSafe(f));
         #[cfg(feature = "tokio")]
-        drop(entered);
+        quietly(|| drop(entered));
         CURRENT.with(|current| current.borrow_mut().take());
         self.finish(Box::new(outcome));
     }
@@ -464,7 +500,7 @@ impl Exchange {
             // Nobody will take the outcome: drop it (the store with it)
             // before reporting `Finished`, which a cancelling `drop` awaits.
             drop(inner);
-            drop(outcome);
+            quietly(|| drop(outcome));
             let mut inner = self.lock();
             inner.phase = Phase::Finished;
             drop(inner);
@@ -476,7 +512,7 @@ impl Exchange {
         let waker = inner.take_waker();
         drop(inner);
         if let Some(waker) = waker {
-            waker.wake();
+            quietly(|| waker.wake());
         }
     }
 }
