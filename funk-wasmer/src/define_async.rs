@@ -88,13 +88,12 @@ macro_rules! define_arity_async {
                                 let future = shim.call(host, nest!($($a),*));
                                 result = Some(run_async_shim(info, future).await);
                             }));
+                            // The future's scope has ended: the guest thread is
+                            // out of the host function.
+                            guest_thread::settle();
                             match lent {
                                 None => Err(outside_call_async(info)),
-                                Some(Err(Cancelled)) => {
-                                    // The lent future is gone (its scope ended).
-                                    guest_thread::settle();
-                                    Err(cancelled(info))
-                                }
+                                Some(Err(Cancelled)) => Err(cancelled(info)),
                                 Some(Ok(())) => result.unwrap_or_else(|| Err(cancelled(info))),
                             }
                         })

@@ -266,26 +266,25 @@ impl<R> Drop for GuestCall<R> {
                 drop(inner);
                 drop(outcome);
             }
-            Phase::Lent(_) => {
+            Phase::Lent(_) | Phase::Running | Phase::Resumed => {
                 inner.phase = Phase::Cancelled;
-                self.exchange.cancelled.store(true, Ordering::Relaxed);
+                self.exchange.cancelled.store(true, Ordering::SeqCst);
                 self.exchange.guest.notify_one();
-                // The guest thread drops the lent future (and with it what
-                // the host function took and held); wait for that, so those
-                // destructors have run when `drop` returns. The wasm stack
-                // unwinds and the closure finishes after, on that thread.
-                let _inner = self
-                    .exchange
+                // If the guest thread is inside an async host function (its
+                // future lent, or being polled there), it now drops that
+                // future (and with it what the host function took and
+                // held); wait for that, so those destructors have run when
+                // `drop` returns. The wasm stack unwinds and the closure
+                // finishes after, on that thread. A guest running wasm is
+                // not waited for.
+                let exchange = &self.exchange;
+                let _inner = exchange
                     .guest
                     .wait_while(inner, |inner| {
-                        !inner.released && !matches!(inner.phase, Phase::Finished)
+                        exchange.in_host.load(Ordering::SeqCst)
+                            && !matches!(inner.phase, Phase::Finished)
                     })
                     .unwrap_or_else(PoisonError::into_inner);
-            }
-            Phase::Running | Phase::Resumed => {
-                inner.phase = Phase::Cancelled;
-                self.exchange.cancelled.store(true, Ordering::Relaxed);
-                self.exchange.guest.notify_one();
             }
             Phase::Cancelled => {}
         }
@@ -305,7 +304,12 @@ pub(crate) fn drive(
 ) -> Option<Result<(), Cancelled>> {
     let cancelled = CURRENT.with(|current| {
         let current = current.borrow();
-        Some(current.as_ref()?.cancelled.load(Ordering::Relaxed))
+        let exchange = current.as_ref()?;
+        // Paired with `cancelled` (both `SeqCst`): a cancelling `drop`
+        // either sees this flag and waits for `settle`, or this thread sees
+        // `cancelled` below.
+        exchange.in_host.store(true, Ordering::SeqCst);
+        Some(exchange.cancelled.load(Ordering::SeqCst))
     })?;
     if cancelled {
         // Once a call is cancelled, no more host code runs for it (`lend`
@@ -328,17 +332,23 @@ pub(crate) fn drive(
     Some(exchange.lend(future))
 }
 
-/// Tells a cancelling `GuestCall::drop` that the host function has dropped
-/// the future it lent; called by the host function after the future's
-/// scope ends.
+/// Called by the host function once the future it gave [`drive`] is
+/// dropped: the guest thread has left the async host function. Wakes a
+/// cancelling `GuestCall::drop` waiting for that.
 pub(crate) fn settle() {
-    let Some(exchange) = CURRENT.with(|current| current.borrow().clone()) else {
-        return;
-    };
-    let mut inner = exchange.lock();
-    inner.released = true;
-    drop(inner);
-    exchange.guest.notify_all();
+    CURRENT.with(|current| {
+        let current = current.borrow();
+        let Some(exchange) = current.as_ref() else {
+            return;
+        };
+        exchange.in_host.store(false, Ordering::SeqCst);
+        if exchange.cancelled.load(Ordering::SeqCst) {
+            // Under the lock, so a `drop` between its check of `in_host`
+            // and its wait cannot miss this.
+            let _inner = exchange.lock();
+            exchange.guest.notify_all();
+        }
+    });
 }
 
 /// Runs `f`, ignoring a panic: for destructors and wakers run on a guest
@@ -365,6 +375,9 @@ struct Exchange {
     inner: Mutex<Inner>,
     /// Mirrors `Phase::Cancelled` for a lock-free check before polling.
     cancelled: AtomicBool,
+    /// The guest thread is inside an async host function of this call:
+    /// from [`drive`] until [`settle`].
+    in_host: AtomicBool,
     /// Wakes the guest thread (and a cancelling `drop`).
     guest: Condvar,
 }
@@ -374,8 +387,6 @@ struct Inner {
     phase: Phase,
     /// The awaiting task, woken when the guest lends a future or finishes.
     waker: Option<Waker>,
-    /// Set by [`settle`] once a cancelled call's lent future is dropped.
-    released: bool,
     /// `thread::Result<R>` once finished.
     outcome: Option<Box<dyn Any + Send>>,
 }
@@ -460,7 +471,7 @@ impl Exchange {
             // taking the lock also waits out a poll in progress.
             let mut inner = self.lock();
             inner.phase = Phase::Cancelled;
-            self.cancelled.store(true, Ordering::Relaxed);
+            self.cancelled.store(true, Ordering::SeqCst);
             return Err(Cancelled);
         }
         let mut inner = self
