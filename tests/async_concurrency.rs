@@ -76,6 +76,56 @@ async fn release_scrambled(
     }
 }
 
+/// Starts `count` guest calls with `start` (each on its own task), waits
+/// until all are suspended in `wait`, opens their gates in scrambled order
+/// and returns the results by guest id.
+async fn suspend_all_then_release<F, Fut>(count: u32, mut start: F) -> Vec<Result<u32, String>>
+where
+    F: FnMut(Waiter) -> Fut,
+    Fut: Future<Output = Result<u32, String>> + Send + 'static,
+{
+    let (entered_tx, mut entered) = mpsc::unbounded_channel();
+    let mut gates = Vec::new();
+    let mut tasks = Vec::new();
+    for id in 0..count {
+        let (gate_tx, gate) = oneshot::channel();
+        gates.push(Some(gate_tx));
+        let waiter = Waiter {
+            gate: Some(gate),
+            entered: entered_tx.clone(),
+            id,
+        };
+        tasks.push(tokio::spawn(start(waiter)));
+    }
+    release_scrambled(&mut entered, gates).await;
+    let mut results = Vec::new();
+    for task in tasks {
+        results.push(task.await.unwrap());
+    }
+    results
+}
+
+/// Every guest returned `value_for(id) * 3 + id`.
+fn assert_all_correct(results: &[Result<u32, String>]) {
+    for (id, result) in (0..).zip(results) {
+        assert_eq!(*result, Ok(value_for(id) * 3 + id), "guest {id}");
+    }
+}
+
+/// Odd guests hit `unreachable`, even ones an out-of-bounds load, reported
+/// by the engine as `out_of_bounds`.
+fn assert_all_trapped(results: Vec<Result<u32, String>>, out_of_bounds: &str) {
+    for (id, result) in (0..).zip(results) {
+        let error = result.unwrap_err();
+        let expected = if id % 2 == 1 {
+            "unreachable"
+        } else {
+            out_of_bounds
+        };
+        assert!(error.contains(expected), "guest {id}: {error}");
+    }
+}
+
 /// Resident memory of this process, from /proc.
 fn rss_kib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
@@ -161,26 +211,12 @@ mod on_wasmtime {
         let _serial = shared();
         runtime("multi_thread").block_on(async {
             let (linker, module) = linker();
-            let (entered_tx, mut entered) = mpsc::unbounded_channel();
-            let mut gates = Vec::new();
-            let mut tasks = Vec::new();
-            for id in 0..GUESTS {
-                let (gate_tx, gate) = oneshot::channel();
-                gates.push(Some(gate_tx));
-                let waiter = Waiter {
-                    gate: Some(gate),
-                    entered: entered_tx.clone(),
-                    id,
-                };
+            let results = suspend_all_then_release(GUESTS, |waiter| {
                 let (linker, module) = (linker.clone(), module.clone());
-                tasks.push(tokio::spawn(async move {
-                    call(&linker, &module, waiter, "run").await
-                }));
-            }
-            release_scrambled(&mut entered, gates).await;
-            for (id, task) in (0..GUESTS).zip(tasks) {
-                assert_eq!(task.await.unwrap(), Ok(value_for(id) * 3 + id));
-            }
+                async move { call(&linker, &module, waiter, "run").await }
+            })
+            .await;
+            assert_all_correct(&results);
         });
     }
 
@@ -190,32 +226,12 @@ mod on_wasmtime {
         let _serial = shared();
         runtime("current_thread").block_on(async {
             let (linker, module) = linker();
-            let (entered_tx, mut entered) = mpsc::unbounded_channel();
-            let mut gates = Vec::new();
-            let mut tasks = Vec::new();
-            for id in 0..200 {
-                let (gate_tx, gate) = oneshot::channel();
-                gates.push(Some(gate_tx));
-                let waiter = Waiter {
-                    gate: Some(gate),
-                    entered: entered_tx.clone(),
-                    id,
-                };
+            let results = suspend_all_then_release(200, |waiter| {
                 let (linker, module) = (linker.clone(), module.clone());
-                tasks.push(tokio::spawn(async move {
-                    call(&linker, &module, waiter, "trap").await
-                }));
-            }
-            release_scrambled(&mut entered, gates).await;
-            for (id, task) in (0..).zip(tasks) {
-                let error = task.await.unwrap().unwrap_err();
-                let expected = if id % 2 == 1 {
-                    "unreachable"
-                } else {
-                    "out of bounds memory access"
-                };
-                assert!(error.contains(expected), "guest {id}: {error}");
-            }
+                async move { call(&linker, &module, waiter, "trap").await }
+            })
+            .await;
+            assert_all_trapped(results, "out of bounds memory access");
         });
     }
 
@@ -323,24 +339,11 @@ mod on_wasmer {
         let _serial = shared();
         runtime("multi_thread").block_on(async {
             let (engine, module) = module();
-            let (entered_tx, mut entered) = mpsc::unbounded_channel();
-            let mut gates = Vec::new();
-            let mut tasks = Vec::new();
-            for id in 0..GUESTS {
-                let (gate_tx, gate) = oneshot::channel();
-                gates.push(Some(gate_tx));
-                let waiter = Waiter {
-                    gate: Some(gate),
-                    entered: entered_tx.clone(),
-                    id,
-                };
-                let (engine, module) = (engine.clone(), module.clone());
-                tasks.push(tokio::spawn(call(engine, module, waiter, false)));
-            }
-            release_scrambled(&mut entered, gates).await;
-            for (id, task) in (0..GUESTS).zip(tasks) {
-                assert_eq!(task.await.unwrap(), Ok(value_for(id) * 3 + id));
-            }
+            let results = suspend_all_then_release(GUESTS, |waiter| {
+                call(engine.clone(), module.clone(), waiter, false)
+            })
+            .await;
+            assert_all_correct(&results);
         });
     }
 
@@ -352,30 +355,11 @@ mod on_wasmer {
         let _serial = shared();
         runtime("current_thread").block_on(async {
             let (engine, module) = module();
-            let (entered_tx, mut entered) = mpsc::unbounded_channel();
-            let mut gates = Vec::new();
-            let mut tasks = Vec::new();
-            for id in 0..200 {
-                let (gate_tx, gate) = oneshot::channel();
-                gates.push(Some(gate_tx));
-                let waiter = Waiter {
-                    gate: Some(gate),
-                    entered: entered_tx.clone(),
-                    id,
-                };
-                let (engine, module) = (engine.clone(), module.clone());
-                tasks.push(tokio::spawn(call(engine, module, waiter, true)));
-            }
-            release_scrambled(&mut entered, gates).await;
-            for (id, task) in (0..).zip(tasks) {
-                let error = task.await.unwrap().unwrap_err();
-                let expected = if id % 2 == 1 {
-                    "unreachable"
-                } else {
-                    "out of bounds"
-                };
-                assert!(error.contains(expected), "guest {id}: {error}");
-            }
+            let results = suspend_all_then_release(200, |waiter| {
+                call(engine.clone(), module.clone(), waiter, true)
+            })
+            .await;
+            assert_all_trapped(results, "out of bounds");
         });
     }
 

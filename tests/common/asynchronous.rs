@@ -5,7 +5,7 @@
 #[cfg(feature = "wasmtime")]
 pub mod wasmtime_async {
     use crate::common::Val;
-    use crate::common::wasmtime_guest::Getter;
+    use crate::common::wasmtime_guest::{Getter, from_engine, message_of, state_of, to_engine};
     use funk::__private::HostFunctions;
     use funk::wasmtime::{Host, Linking, bind_memory, link};
     use std::future::Future;
@@ -14,10 +14,6 @@ pub mod wasmtime_async {
     pub struct AsyncGuest<S: 'static> {
         pub store: Store<Host<S>>,
         pub instance: Instance,
-    }
-
-    fn state_of<S>(host: &mut Host<S>) -> &mut S {
-        &mut host.state
     }
 
     impl<S: Send + 'static> AsyncGuest<S> {
@@ -48,35 +44,14 @@ pub mod wasmtime_async {
                 .instance
                 .get_func(&mut self.store, name)
                 .unwrap_or_else(|| panic!("no export {name}"));
-            let params: Vec<wasmtime::Val> = args
-                .iter()
-                .map(|v| match *v {
-                    Val::I32(v) => wasmtime::Val::I32(v),
-                    Val::I64(v) => wasmtime::Val::I64(v),
-                    Val::F32(v) => wasmtime::Val::F32(v.to_bits()),
-                    Val::F64(v) => wasmtime::Val::F64(v.to_bits()),
-                })
-                .collect();
+            let params = to_engine(args);
             let count = func.ty(&self.store).results().len();
             async move {
                 let mut results = vec![wasmtime::Val::I32(0); count];
-                match func
-                    .call_async(&mut self.store, &params, &mut results)
+                func.call_async(&mut self.store, &params, &mut results)
                     .await
-                {
-                    Ok(()) => Ok(results
-                        .iter()
-                        .map(|v| match v {
-                            wasmtime::Val::I32(v) => Val::I32(*v),
-                            wasmtime::Val::I64(v) => Val::I64(*v),
-                            other => panic!("unexpected result {other:?}"),
-                        })
-                        .collect()),
-                    Err(e) => Err(match e.downcast_ref::<funk::Trap>() {
-                        Some(trap) => trap.to_string(),
-                        None => format!("{e:#}"),
-                    }),
-                }
+                    .map(|()| from_engine(&results))
+                    .map_err(message_of)
             }
         }
 

@@ -75,8 +75,39 @@ pub mod wasmtime_guest {
 
     pub type Getter<S> = fn(&mut Host<S>) -> &mut S;
 
-    fn state_of<S>(host: &mut Host<S>) -> &mut S {
+    pub fn state_of<S>(host: &mut Host<S>) -> &mut S {
         &mut host.state
+    }
+
+    /// The test's values as Wasmtime's.
+    pub fn to_engine(args: &[Val]) -> Vec<wasmtime::Val> {
+        args.iter()
+            .map(|v| match *v {
+                Val::I32(v) => wasmtime::Val::I32(v),
+                Val::I64(v) => wasmtime::Val::I64(v),
+                Val::F32(v) => wasmtime::Val::F32(v.to_bits()),
+                Val::F64(v) => wasmtime::Val::F64(v.to_bits()),
+            })
+            .collect()
+    }
+
+    /// Wasmtime's results as the test's values.
+    pub fn from_engine(results: &[wasmtime::Val]) -> Vec<Val> {
+        results
+            .iter()
+            .map(|v| match v {
+                wasmtime::Val::I32(v) => Val::I32(*v),
+                wasmtime::Val::I64(v) => Val::I64(*v),
+                wasmtime::Val::F32(v) => Val::F32(f32::from_bits(*v)),
+                wasmtime::Val::F64(v) => Val::F64(f64::from_bits(*v)),
+                other => panic!("unexpected result {other:?}"),
+            })
+            .collect()
+    }
+
+    /// The message of a failed call: funk's `Trap`, or Wasmtime's error.
+    pub fn message_of(error: wasmtime::Error) -> String {
+        super::message(error.downcast_ref::<funk::Trap>(), format!("{error:#}"))
     }
 
     /// One instance of a WAT module in its own Wasmtime store.
@@ -119,33 +150,11 @@ pub mod wasmtime_guest {
                 .instance
                 .get_func(&mut self.store, name)
                 .unwrap_or_else(|| panic!("no export {name}"));
-            let params: Vec<wasmtime::Val> = args
-                .iter()
-                .map(|v| match *v {
-                    Val::I32(v) => wasmtime::Val::I32(v),
-                    Val::I64(v) => wasmtime::Val::I64(v),
-                    Val::F32(v) => wasmtime::Val::F32(v.to_bits()),
-                    Val::F64(v) => wasmtime::Val::F64(v.to_bits()),
-                })
-                .collect();
             let count = func.ty(&self.store).results().len();
             let mut results = vec![wasmtime::Val::I32(0); count];
-            match func.call(&mut self.store, &params, &mut results) {
-                Ok(()) => Ok(results
-                    .iter()
-                    .map(|v| match v {
-                        wasmtime::Val::I32(v) => Val::I32(*v),
-                        wasmtime::Val::I64(v) => Val::I64(*v),
-                        wasmtime::Val::F32(v) => Val::F32(f32::from_bits(*v)),
-                        wasmtime::Val::F64(v) => Val::F64(f64::from_bits(*v)),
-                        other => panic!("unexpected result {other:?}"),
-                    })
-                    .collect()),
-                Err(e) => Err(super::message(
-                    e.downcast_ref::<funk::Trap>(),
-                    format!("{e:#}"),
-                )),
-            }
+            func.call(&mut self.store, &to_engine(args), &mut results)
+                .map(|()| from_engine(&results))
+                .map_err(message_of)
         }
 
         pub fn state(&mut self) -> &mut S {
