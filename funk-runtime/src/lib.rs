@@ -1,0 +1,3 @@
+//! funk-runtime: a Lunatic-compatible actor runtime built on funk.
+
+#![warn(missing_docs)]
