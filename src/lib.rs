@@ -193,10 +193,10 @@
 extern crate self as funk;
 
 pub use funk_core::{
-    Borrow, ErrorAbi, Failure, GuestError, GuestIoVec, GuestMemory, GuestView, Handle, HandleError,
-    HasResources, HostError, Lift, LiftAsync, LinkError, LowerCx, MemoryUnavailable, OutValue,
-    Plain, ResourceTable, ResultLowering, ReturnValue, Status, Take, Trap, TrapKind, Traps,
-    WriteBack, abi, iovec,
+    Borrow, ErrorAbi, Failure, GuestCallError, GuestCx, GuestError, GuestIoVec, GuestMemory,
+    GuestView, Handle, HandleError, HasResources, HostError, Lift, LiftAsync, LinkError, LowerCx,
+    MemoryUnavailable, OutValue, Plain, ResourceTable, ResultLowering, ReturnValue, Status, Take,
+    Trap, TrapKind, Traps, Wide, WriteBack, abi, iovec,
 };
 
 /// Exposes the methods of an inherent `impl` block as WebAssembly host

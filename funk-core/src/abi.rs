@@ -38,6 +38,27 @@ pub enum WasmType {
     F64,
 }
 
+impl std::fmt::Display for WasmType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            WasmType::I32 => "i32",
+            WasmType::I64 => "i64",
+            WasmType::F32 => "f32",
+            WasmType::F64 => "f64",
+        })
+    }
+}
+
+/// `(i32, i64)`; a `None` (a type funk does not pass, such as a reference)
+/// shows as `ref`.
+pub fn format_types(types: impl IntoIterator<Item = Option<WasmType>>) -> String {
+    let names: Vec<String> = types
+        .into_iter()
+        .map(|t| t.map_or_else(|| "ref".to_owned(), |t| t.to_string()))
+        .collect();
+    format!("({})", names.join(", "))
+}
+
 mod sealed {
     pub trait Sealed {}
 }

@@ -13,9 +13,10 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crate::abi::AbiList;
+use crate::abi::{AbiList, WasmValue};
 use crate::call::{Call, FuncInfo};
 use crate::error::{LinkError, Trap};
+use crate::reenter::GuestCallFuture;
 
 /// A backend's handle on one suspended guest call, from which an async shim
 /// reaches guest memory and host state before and after each `.await`.
@@ -25,6 +26,13 @@ pub trait AsyncHost<S>: Send {
     fn call(&mut self) -> Call<'_, S>;
     /// The host state, lent to the method for the whole of its future.
     fn state(&mut self) -> &mut S;
+    /// Calls the guest's export `name` (see [`GuestCx`](crate::GuestCx)).
+    fn call_export<'a>(
+        &'a mut self,
+        name: &'a str,
+        args: &'a [WasmValue],
+        results: &'a mut [WasmValue],
+    ) -> GuestCallFuture<'a>;
 }
 
 /// The generated shim of one async method, with flat parameters `P` and

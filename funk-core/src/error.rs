@@ -94,6 +94,13 @@ pub enum GuestError {
         /// What is wrong with it.
         error: Box<GuestError>,
     },
+    /// A 64-bit value where the parameter holds only 32 bits (a
+    /// [`Wide`](crate::Wide) id).
+    #[error("value {value:#x} does not fit the 32 bits this parameter holds")]
+    TooWide {
+        /// The value as passed.
+        value: u64,
+    },
     /// A count above a limit the host enforces.
     #[error("{what} {count} exceeds the limit of {limit}")]
     TooMany {

@@ -25,8 +25,10 @@ mod lift_async;
 mod lower;
 mod memory;
 mod plain;
+mod reenter;
 mod resources;
 mod scratch;
+mod wide;
 
 pub use error::{GuestError, LinkError, MemoryUnavailable, Trap, TrapKind};
 pub use iovec::GuestIoVec;
@@ -37,17 +39,21 @@ pub use lower::{
 };
 pub use memory::{GuestMemory, GuestView, array_len, region};
 pub use plain::Plain;
+pub use reenter::{GuestCallError, GuestCallFuture, GuestCx, Reenter};
 pub use resources::{Borrow, Handle, HandleError, HasResources, ResourceTable, Take};
+pub use wide::Wide;
 
 /// Support for generated code and backends; not a stable API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::abi::{Abi, AbiList, Concat, DynamicList, WasmPrim, WasmType, WasmValue};
+    pub use crate::abi::{
+        Abi, AbiList, Concat, DynamicList, WasmPrim, WasmType, WasmValue, format_types,
+    };
     pub use crate::call::{Call, Define, FuncInfo, HostApi, HostFunctions, run_shim};
     pub use crate::call_async::{
         AsyncHost, AsyncHostFunctionFuture, AsyncShim, DefineAsync,
         async_host_function_futures_must_be_send, run_async_shim,
     };
-    pub use crate::{Lift, LiftAsync, LinkError, LowerCx, ReturnValue, Trap};
+    pub use crate::{GuestCx, Lift, LiftAsync, LinkError, LowerCx, ReturnValue, Trap};
     pub use bytemuck;
 }

@@ -21,6 +21,9 @@ pub struct Function<'a> {
     pub params: Vec<Param<'a>>,
     /// The declared return type, or `None` for `()`.
     pub output: Option<&'a Type>,
+    /// The method has no receiver: its first parameter is the call context
+    /// (`&mut GuestCx<'_, Self>`), not part of the wasm signature.
+    pub context: bool,
 }
 
 /// One parameter after the receiver.
@@ -49,6 +52,7 @@ impl<'a> Block<'a> {
             let name = method_attr
                 .name
                 .unwrap_or_else(|| LitStr::new(&ident.to_string(), ident.span()));
+            let context = !matches!(method.sig.inputs.first(), Some(FnArg::Receiver(_)) | None);
             let params = method
                 .sig
                 .inputs
@@ -57,6 +61,7 @@ impl<'a> Block<'a> {
                     FnArg::Typed(pat) => Some(pat),
                     FnArg::Receiver(_) => None,
                 })
+                .skip(usize::from(context))
                 .enumerate()
                 .map(|(i, pat)| Param {
                     name: match &*pat.pat {
@@ -78,6 +83,7 @@ impl<'a> Block<'a> {
                 name,
                 params,
                 output,
+                context,
             });
         }
         Block {

@@ -278,13 +278,16 @@ fn func_info(self_ty: &Type, function: &Function<'_>) -> TokenStream {
     let asynchronous = function.method.sig.asyncness.is_some();
     let param_memory = lift_consts(self_ty, function, quote!(MEMORY));
     let ret = to_static(&return_type(function));
+    // A function that calls back into the guest may reach guest memory
+    // through its context.
+    let context = function.context;
     quote_spanned! {Span::call_site()=>
         __funk::FuncInfo {
             namespace: #namespace,
             name: #name,
             qualified: #qualified,
             asynchronous: #asynchronous,
-            memory: #(#param_memory ||)* <#ret as __funk::ReturnValue<#self_ty>>::MEMORY,
+            memory: #context || #(#param_memory ||)* <#ret as __funk::ReturnValue<#self_ty>>::MEMORY,
         }
     }
 }

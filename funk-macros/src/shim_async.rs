@@ -66,8 +66,16 @@ pub fn shim(self_ty: &Type, function: &Function<'_>, names: &Names) -> TokenStre
     let mutable = lift_consts(self_ty, function, quote!(MUTABLE));
     let ret = return_type(function);
     let call_span = function.method.sig.ident.span();
-    let call = quote_spanned! {call_span=>
-        __funk::async_host_function_futures_must_be_send(<#self_ty>::#method(__state, #(#lends),*)).await
+    let call = if function.context {
+        quote_spanned! {call_span=>
+            let mut __cx = __funk::GuestCx::new(&mut __host);
+            __funk::async_host_function_futures_must_be_send(<#self_ty>::#method(&mut __cx, #(#lends),*)).await
+        }
+    } else {
+        quote_spanned! {call_span=>
+            let __state = __host.state();
+            __funk::async_host_function_futures_must_be_send(<#self_ty>::#method(__state, #(#lends),*)).await
+        }
     };
     quote! {
         #[derive(Clone, Copy)]
@@ -94,7 +102,6 @@ pub fn shim(self_ty: &Type, function: &Function<'_>, names: &Names) -> TokenStre
                         (#(#holds,)*)
                     };
                     let __ret = {
-                        let __state = __host.state();
                         #call
                     };
                     let (mut __memory, __state) = __host.call().into_parts();

@@ -72,10 +72,12 @@ fn check_namespace(ns: &LitStr, errors: &mut Vec<syn::Error>) {
     let value = ns.value();
     if value.is_empty() {
         errors.push(syn::Error::new_spanned(ns, "the namespace cannot be empty"));
-    } else if value.contains("::") || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    } else if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        // `::` is fine: wasm import modules are any UTF-8 string, and
+        // Lunatic's are named `lunatic::process` and so on.
         errors.push(syn::Error::new_spanned(
             ns,
-            "invalid namespace: it may not contain whitespace, control characters or `::`",
+            "invalid namespace: it may not contain whitespace or control characters",
         ));
     }
 }
@@ -112,9 +114,16 @@ fn check_function(function: &Function<'_>, errors: &mut Vec<syn::Error>) {
                 refuse(receiver, "a host function takes `&self` or `&mut self`");
             }
         }
-        _ => refuse(
+        // No receiver: the first parameter is the call context, for host
+        // functions that call back into the guest.
+        Some(FnArg::Typed(_)) if sig.asyncness.is_some() => {}
+        Some(FnArg::Typed(first)) => refuse(
+            first,
+            "a host function without a receiver calls back into the guest: make it `async` and take `cx: &mut funk::GuestCx<'_, Self>` first",
+        ),
+        None => refuse(
             &sig.ident,
-            "a host function needs a `&self` or `&mut self` receiver: it runs on the host state",
+            "a host function needs a `&self` or `&mut self` receiver: it runs on the host state (or, to call back into the guest, an `async fn` taking `cx: &mut funk::GuestCx<'_, Self>` first)",
         ),
     }
     for param in &function.params {

@@ -3,14 +3,20 @@
 
 use std::pin::pin;
 
+use std::thread::ThreadId;
+
 use funk_core::__private::{
-    AsyncHost, AsyncShim, Call, DefineAsync, FuncInfo, WasmPrim, run_async_shim, run_shim,
+    AsyncHost, AsyncShim, Call, DefineAsync, FuncInfo, WasmPrim, WasmType, WasmValue, format_types,
+    run_async_shim, run_shim,
 };
 use funk_core::abi_list as nest;
-use funk_core::{LinkError, Trap};
-use wasmer::{AsStoreMut, FromToNativeWasmType, Function, FunctionEnvMut, RuntimeError};
+use funk_core::{GuestCallError, GuestCallFuture, LinkError, Trap};
+use wasmer::{
+    AsStoreMut, FromToNativeWasmType, Function, FunctionEnvMut, RuntimeError, Type, Value,
+};
 
 use crate::define::{Linking, to_wasmer};
+use crate::dynamic::{from_value, into_value};
 use crate::guest_thread::{self, Cancelled};
 use crate::memory::{HasMemory, split};
 use crate::results::NativeResults;
@@ -20,6 +26,8 @@ struct EnvHost<'a, T: 'static, G> {
     env: FunctionEnvMut<'a, T>,
     get: G,
     info: &'static FuncInfo,
+    /// The guest thread: the only thread that may run the guest.
+    thread: ThreadId,
 }
 
 // SAFETY: an `EnvHost` is created on a guest thread and used there, or by
@@ -46,6 +54,77 @@ where
     #[inline(always)]
     fn state(&mut self) -> &mut S {
         (self.get)(self.env.data_mut())
+    }
+
+    fn call_export<'a>(
+        &'a mut self,
+        name: &'a str,
+        args: &'a [WasmValue],
+        results: &'a mut [WasmValue],
+    ) -> GuestCallFuture<'a> {
+        // The guest runs synchronously, here, if this is still the guest
+        // thread's first poll of the host function; a lent future is
+        // polled by another thread, where the store may not be used.
+        let outcome = if std::thread::current().id() != self.thread {
+            Err(GuestCallError::Suspended)
+        } else {
+            self.call_now(name, args, results)
+        };
+        Box::pin(std::future::ready(outcome))
+    }
+}
+
+impl<T: HasMemory, G> EnvHost<'_, T, G> {
+    fn call_now(
+        &mut self,
+        name: &str,
+        args: &[WasmValue],
+        results: &mut [WasmValue],
+    ) -> Result<(), GuestCallError> {
+        let function = self
+            .env
+            .data_mut()
+            .memory_slot()
+            .exports()
+            .and_then(|exports| exports.get_function(name).ok())
+            .cloned()
+            .ok_or_else(|| GuestCallError::NoSuchExport(name.to_owned()))?;
+        let ty = function.ty(&self.env);
+        let matches = |found: &[Type], given: &[WasmValue]| {
+            found.len() == given.len()
+                && found
+                    .iter()
+                    .zip(given)
+                    .all(|(f, g)| wasm_type(f) == Some(g.ty()))
+        };
+        if !matches(ty.params(), args) || !matches(ty.results(), results) {
+            let given = |values: &[WasmValue]| format_types(values.iter().map(|v| Some(v.ty())));
+            let found = |types: &[Type]| format_types(types.iter().map(wasm_type));
+            return Err(GuestCallError::WrongSignature {
+                name: name.to_owned(),
+                expected: format!("{} -> {}", given(args), given(results)),
+                found: format!("{} -> {}", found(ty.params()), found(ty.results())),
+            });
+        }
+        let params: Vec<Value> = args.iter().copied().map(into_value).collect();
+        let out = function
+            .call(&mut self.env, &params)
+            .map_err(|e| GuestCallError::Trapped(Box::new(e)))?;
+        for (slot, value) in results.iter_mut().zip(out.iter()) {
+            // The signature was checked, so every result is a number.
+            *slot = from_value(value).unwrap_or(*slot);
+        }
+        Ok(())
+    }
+}
+
+fn wasm_type(ty: &Type) -> Option<WasmType> {
+    match ty {
+        Type::I32 => Some(WasmType::I32),
+        Type::I64 => Some(WasmType::I64),
+        Type::F32 => Some(WasmType::F32),
+        Type::F64 => Some(WasmType::F64),
+        _ => None,
     }
 }
 
@@ -82,7 +161,7 @@ macro_rules! define_arity_async {
                     self.env,
                     move |env: FunctionEnvMut<'_, T>, $($a: $A),*| -> Result<R::Native, RuntimeError> {
                         run_shim(info, || {
-                            let host = EnvHost { env, get, info };
+                            let host = EnvHost { env, get, info, thread: std::thread::current().id() };
                             let mut result = None;
                             let lent = guest_thread::drive(pin!(async {
                                 let future = shim.call(host, nest!($($a),*));

@@ -26,7 +26,7 @@ fn types<L: DynamicList>() -> Vec<Type> {
         .collect()
 }
 
-fn from_value(value: &Value) -> Option<WasmValue> {
+pub(crate) fn from_value(value: &Value) -> Option<WasmValue> {
     Some(match *value {
         Value::I32(v) => WasmValue::I32(v),
         Value::I64(v) => WasmValue::I64(v),
@@ -36,7 +36,7 @@ fn from_value(value: &Value) -> Option<WasmValue> {
     })
 }
 
-fn into_value(value: WasmValue) -> Value {
+pub(crate) fn into_value(value: WasmValue) -> Value {
     match value {
         WasmValue::I32(v) => Value::I32(v),
         WasmValue::I64(v) => Value::I64(v),

@@ -2,18 +2,24 @@
 
 use funk_core::__private::Call;
 use funk_core::{GuestMemory, MemoryUnavailable};
-use wasmer::{AsStoreMut, FunctionEnv, FunctionEnvMut, Instance, Memory};
+use wasmer::{AsStoreMut, Exports, FunctionEnv, FunctionEnvMut, Instance, Memory};
 
 /// The guest memory bound to an environment by [`bind_memory`].
 #[derive(Debug, Default, Clone)]
 pub struct MemorySlot {
     memory: Option<Memory>,
+    /// The instance's exports, for host functions that call back into the
+    /// guest.
+    exports: Option<Exports>,
 }
 
 impl MemorySlot {
     /// An empty slot.
     pub const fn new() -> Self {
-        MemorySlot { memory: None }
+        MemorySlot {
+            memory: None,
+            exports: None,
+        }
     }
 
     /// The bound memory, if any.
@@ -21,9 +27,15 @@ impl MemorySlot {
         self.memory.as_ref()
     }
 
-    /// Forgets the bound memory.
+    /// The bound instance's exports, if any.
+    pub fn exports(&self) -> Option<&Exports> {
+        self.exports.as_ref()
+    }
+
+    /// Forgets the bound memory and exports.
     pub fn clear(&mut self) {
         self.memory = None;
+        self.exports = None;
     }
 }
 
@@ -63,8 +75,9 @@ impl<S: Send + 'static> HasMemory for Host<S> {
 #[error("cannot bind guest memory: {0}")]
 pub struct BindError(#[from] MemoryUnavailable);
 
-/// Binds `instance`'s exported `memory` to `env`, for the host calls of
-/// this store. Call it once after instantiation.
+/// Binds `instance`'s exported `memory` (and its exports, for host
+/// functions that call back into the guest) to `env`, for the host calls
+/// of this store. Call it once after instantiation.
 pub fn bind_memory<T: HasMemory>(
     store: &mut impl AsStoreMut,
     env: &FunctionEnv<T>,
@@ -78,7 +91,9 @@ pub fn bind_memory<T: HasMemory>(
     if memory.ty(store).shared {
         return Err(MemoryUnavailable::Shared.into());
     }
-    env.as_mut(store).memory_slot().memory = Some(memory.clone());
+    let slot = env.as_mut(store).memory_slot();
+    slot.memory = Some(memory.clone());
+    slot.exports = Some(instance.exports.clone());
     Ok(memory)
 }
 

@@ -8,14 +8,16 @@
 //! `Send`.
 
 use funk_core::__private::{
-    AsyncHost, AsyncShim, Call, DefineAsync, FuncInfo, WasmPrim, run_async_shim,
+    AsyncHost, AsyncShim, Call, DefineAsync, FuncInfo, WasmPrim, WasmType, WasmValue, format_types,
+    run_async_shim,
 };
-use funk_core::LinkError;
 use funk_core::abi_list as nest;
+use funk_core::{GuestCallError, GuestCallFuture, LinkError};
 use futures::FutureExt;
-use wasmtime::{Caller, WasmTy};
+use wasmtime::{Caller, Extern, FuncType, Val, ValType, WasmTy};
 
 use crate::define::{Linking, to_wasmtime};
+use crate::dynamic::{from_val, into_val};
 use crate::memory::{HasMemory, enter};
 use crate::results::NativeResults;
 
@@ -40,6 +42,64 @@ where
     fn state(&mut self) -> &mut S {
         (self.get)(self.caller.data_mut())
     }
+
+    fn call_export<'a>(
+        &'a mut self,
+        name: &'a str,
+        args: &'a [WasmValue],
+        results: &'a mut [WasmValue],
+    ) -> GuestCallFuture<'a> {
+        Box::pin(async move {
+            let Some(Extern::Func(func)) = self.caller.get_export(name) else {
+                return Err(GuestCallError::NoSuchExport(name.to_owned()));
+            };
+            let ty = func.ty(&self.caller);
+            check_signature(name, &ty, args, results)?;
+            let params: Vec<Val> = args.iter().copied().map(into_val).collect();
+            let mut out: Vec<Val> = results.iter().copied().map(into_val).collect();
+            func.call_async(&mut self.caller, &params, &mut out)
+                .await
+                .map_err(|e| GuestCallError::Trapped(e.into_boxed_dyn_error()))?;
+            for (slot, value) in results.iter_mut().zip(&out) {
+                // The signature was checked, so every result is a number.
+                *slot = from_val(value).unwrap_or(*slot);
+            }
+            Ok(())
+        })
+    }
+}
+
+fn wasm_type(ty: &ValType) -> Option<WasmType> {
+    match ty {
+        ValType::I32 => Some(WasmType::I32),
+        ValType::I64 => Some(WasmType::I64),
+        ValType::F32 => Some(WasmType::F32),
+        ValType::F64 => Some(WasmType::F64),
+        _ => None,
+    }
+}
+
+/// The export must take `args`' types and return `results`' types.
+fn check_signature(
+    name: &str,
+    ty: &FuncType,
+    args: &[WasmValue],
+    results: &[WasmValue],
+) -> Result<(), GuestCallError> {
+    let params: Vec<Option<WasmType>> = ty.params().map(|t| wasm_type(&t)).collect();
+    let returns: Vec<Option<WasmType>> = ty.results().map(|t| wasm_type(&t)).collect();
+    let matches = |found: &[Option<WasmType>], given: &[WasmValue]| {
+        found.len() == given.len() && found.iter().zip(given).all(|(f, g)| *f == Some(g.ty()))
+    };
+    if matches(&params, args) && matches(&returns, results) {
+        return Ok(());
+    }
+    let given = |values: &[WasmValue]| format_types(values.iter().map(|v| Some(v.ty())));
+    Err(GuestCallError::WrongSignature {
+        name: name.to_owned(),
+        expected: format!("{} -> {}", given(args), given(results)),
+        found: format!("{} -> {}", format_types(params), format_types(returns)),
+    })
 }
 
 macro_rules! define_arity_async {

@@ -26,7 +26,7 @@ fn types<L: DynamicList>() -> Vec<ValType> {
         .collect()
 }
 
-fn from_val(val: &Val) -> Option<WasmValue> {
+pub(crate) fn from_val(val: &Val) -> Option<WasmValue> {
     Some(match *val {
         Val::I32(v) => WasmValue::I32(v),
         Val::I64(v) => WasmValue::I64(v),
@@ -36,7 +36,7 @@ fn from_val(val: &Val) -> Option<WasmValue> {
     })
 }
 
-fn into_val(value: WasmValue) -> Val {
+pub(crate) fn into_val(value: WasmValue) -> Val {
     match value {
         WasmValue::I32(v) => Val::I32(v),
         WasmValue::I64(v) => Val::I64(v),

@@ -1,6 +1,6 @@
 struct State;
 
-#[funk::host_functions(namespace = "my::env")]
+#[funk::host_functions(namespace = "my env")]
 impl State {
     fn ping(&self) {}
 }

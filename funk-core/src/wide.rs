@@ -1,0 +1,100 @@
+//! 32-bit values that a guest ABI carries in 64-bit slots.
+//!
+//! Some guest ABIs pass every id as an `i64` (Lunatic's does, for configs,
+//! modules and errors), while funk's handles are 32-bit. [`Wide`] adapts
+//! any one-word `u32` parameter or result to a `u64` slot: a value above
+//! `u32::MAX` from the guest is refused before the inner type sees it, and a
+//! returned handle is zero-extended.
+
+use std::ops::{Deref, DerefMut};
+
+use crate::error::{GuestError, Trap};
+use crate::lift::Lift;
+use crate::lift_async::LiftAsync;
+use crate::lower::{LowerCx, OutValue, ReturnValue};
+use crate::memory::{GuestMemory, GuestView};
+use crate::resources::Handle;
+
+/// A one-word (`u32`) parameter or result carried as a wasm `i64`.
+///
+/// `Wide<Borrow<Config>>` is a handle the guest passes as `u64`;
+/// `Wide<Handle<Config>>` as a result returns it as `u64`.
+///
+/// ```
+/// use funk_core::{Borrow, GuestMemory, Lift, ResourceTable, Wide};
+///
+/// let mut table = ResourceTable::new();
+/// let handle = table.insert(7u32).unwrap();
+/// let mut memory = GuestMemory::new(&mut []);
+/// let view = memory.view(false);
+/// let wide = u64::from(handle.raw());
+/// let borrow = <Wide<Borrow<u32>> as Lift<'_, ResourceTable>>::lift(&view, &mut table, wide).unwrap();
+/// assert_eq!(table[borrow.0], 7);
+/// // An id no 32-bit handle can have is refused before the table is asked.
+/// assert!(<Wide<Borrow<u32>> as Lift<'_, ResourceTable>>::lift(&view, &mut table, 1 << 40).is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Wide<T>(pub T);
+
+impl<T> Deref for Wide<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> DerefMut for Wide<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.0
+    }
+}
+
+#[inline]
+fn narrow(raw: u64) -> Result<u32, GuestError> {
+    u32::try_from(raw).map_err(|_| GuestError::TooWide { value: raw })
+}
+
+impl<'a, S, T: Lift<'a, S, Abi = u32>> Lift<'a, S> for Wide<T> {
+    type Abi = u64;
+    const MEMORY: bool = T::MEMORY;
+    const MUTABLE: bool = T::MUTABLE;
+    #[inline(always)]
+    fn lift(view: &'a GuestView<'_>, state: &mut S, raw: u64) -> Result<Self, GuestError> {
+        T::lift(view, state, narrow(raw)?).map(Wide)
+    }
+}
+
+impl<'a, S, T: LiftAsync<'a, S> + Lift<'a, S, Abi = u32>> LiftAsync<'a, S> for Wide<T> {
+    type Held = T::Held;
+    #[inline(always)]
+    fn hold(view: &GuestView<'_>, state: &mut S, raw: u64) -> Result<T::Held, GuestError> {
+        T::hold(view, state, narrow(raw)?)
+    }
+    #[inline(always)]
+    fn lend(held: &'a mut T::Held) -> Self {
+        Wide(T::lend(held))
+    }
+    fn write_back(held: T::Held, memory: &mut GuestMemory<'_>) -> Result<(), GuestError> {
+        T::write_back(held, memory)
+    }
+}
+
+/// Returned as the function's one `i64` result, zero-extended.
+impl<S, T: ReturnValue<S, Results = (u32, ()), OutPtrs = ()>> ReturnValue<S> for Wide<T> {
+    type Results = (u64, ());
+    type OutPtrs = ();
+    const MEMORY: bool = T::MEMORY;
+    #[inline(always)]
+    fn lower(self, cx: &mut LowerCx<'_, '_, S>, (): ()) -> Result<(u64, ()), Trap> {
+        let (raw, ()) = self.0.lower(cx, ())?;
+        Ok((raw.into(), ()))
+    }
+}
+
+/// Written through an out-pointer as a little-endian `u64`.
+impl<S, T> OutValue<S> for Wide<Handle<T>> {
+    type OutPtrs = (u32, ());
+    fn write(self, cx: &mut LowerCx<'_, '_, S>, ptrs: (u32, ())) -> Result<(), Trap> {
+        u64::from(self.0.raw()).write(cx, ptrs)
+    }
+}

@@ -1,0 +1,154 @@
+//! The command line: parse, set up logging and a runtime, dispatch.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use funk_runtime::{EngineKind, Preopen, ProcessConfig, Runtime};
+
+mod libtest;
+mod run;
+mod test;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "funk",
+    version,
+    about = "Runs Lunatic programs on funk-runtime"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Runs a .wasm program (or, for a cargo test binary, its tests).
+    Run(RunArgs),
+    /// Runs the `#[lunatic::test]` functions of a .wasm test binary.
+    Test(RunArgs),
+}
+
+#[derive(Args, Debug)]
+struct RunArgs {
+    /// The engine to run on.
+    #[arg(long, default_value = "wasmtime", value_parser = parse_engine)]
+    engine: EngineKind,
+    /// Lets the guest open files under a host directory (`HOST[::GUEST]`).
+    #[arg(long = "dir", value_name = "HOST[::GUEST]")]
+    dirs: Vec<String>,
+    /// Sets an environment variable for the guest (`K=V`).
+    #[arg(long = "env", value_name = "K=V", value_parser = parse_env)]
+    envs: Vec<(String, String)>,
+    /// The .wasm file.
+    wasm: PathBuf,
+    /// Arguments for the guest (or, in test mode, for the test harness).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<String>,
+}
+
+fn parse_engine(s: &str) -> Result<EngineKind, String> {
+    s.parse()
+}
+
+fn parse_env(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
+        _ => Err(format!("`{s}` is not of the form K=V")),
+    }
+}
+
+/// Runs the command line; returns the process exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    let (args, test_mode) = match cli.command {
+        Command::Run(args) => {
+            let test_mode = is_cargo_test_binary(&args);
+            (args, test_mode)
+        }
+        Command::Test(args) => (args, true),
+    };
+    init_logging(test_mode);
+    let executor = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(executor) => executor,
+        Err(error) => {
+            eprintln!("funk: cannot start the executor: {error}");
+            return 1;
+        }
+    };
+    let code = executor.block_on(async move {
+        match start(&args, test_mode).await {
+            Ok(code) => code,
+            Err(error) => {
+                eprintln!("funk: {error}");
+                1
+            }
+        }
+    });
+    // Processes still running when the program ends are dropped with it.
+    executor.shutdown_background();
+    code
+}
+
+async fn start(args: &RunArgs, test_mode: bool) -> Result<i32, String> {
+    let wasm = std::fs::read(&args.wasm)
+        .map_err(|e| format!("cannot read {}: {e}", args.wasm.display()))?;
+    let runtime = Runtime::builder()
+        .engine(args.engine)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let module = runtime
+        .compile(&wasm)
+        .map_err(|e| format!("cannot load {}: {e}", args.wasm.display()))?;
+    let config = root_config(args);
+    if test_mode {
+        test::run_tests(&runtime, &module, config, &args.args).await
+    } else {
+        run::run_program(&runtime, &module, config, &args.wasm, &args.args).await
+    }
+}
+
+/// The first process's configuration: every permission, the host's
+/// environment plus `--env`, the `--dir` preopens.
+fn root_config(args: &RunArgs) -> ProcessConfig {
+    let mut config = ProcessConfig::privileged();
+    config.env = std::env::vars().collect();
+    config.env.extend(args.envs.iter().cloned());
+    config.preopens = args.dirs.iter().map(|d| Preopen::parse(d)).collect();
+    config
+}
+
+/// Whether cargo is running a test binary: it sets `CARGO_MANIFEST_DIR`,
+/// test binaries live in `target/<wasm target>/<profile>/deps/`, and
+/// benchmarks pass `--bench`.
+fn is_cargo_test_binary(args: &RunArgs) -> bool {
+    if std::env::var_os("CARGO_MANIFEST_DIR").is_none() || args.args.iter().any(|a| a == "--bench")
+    {
+        return false;
+    }
+    let components: Vec<_> = args.wasm.components().rev().skip(1).take(3).collect();
+    let names: Vec<&str> = components
+        .iter()
+        .filter_map(|c| c.as_os_str().to_str())
+        .collect();
+    args.wasm.extension().is_some_and(|e| e == "wasm")
+        && names.len() == 3
+        && names[0] == "deps"
+        && names[2].starts_with("wasm32-")
+}
+
+/// `RUST_LOG` filters as usual; by default, failures of processes (warn)
+/// are shown when running a program and hidden in test mode (the harness
+/// reports them).
+fn init_logging(test_mode: bool) {
+    let default = if test_mode { "error" } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}

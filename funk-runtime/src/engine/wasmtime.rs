@@ -1,0 +1,316 @@
+//! The Wasmtime engine: processes as async calls on fibers.
+//!
+//! One [`wasmtime::Engine`] and one [`Linker`] (every host-function block,
+//! linked once) serve the whole runtime. Compiling a module pre-links it
+//! into an [`InstancePre`], so a spawn only creates a store and
+//! instantiates. Each process's store runs its guest with `call_async` on
+//! a fiber, which suspends whenever a host function waits and every
+//! `yield_interval` instructions of fuel, so a process never holds an
+//! executor thread for long. Fuel also enforces `max_fuel`; the store's
+//! resource limiter enforces `max_memory`.
+
+use std::sync::Arc;
+
+use funk::LinkError;
+use funk::wasmtime::Host;
+use futures::future::BoxFuture;
+use ref_cast::RefCast;
+use wasmtime::{
+    Config, Extern, ExternType, FuncType, InstanceAllocationStrategy, InstancePre, Linker,
+    PoolingAllocationConfig, Store, Val, ValType, WasmBacktrace,
+};
+
+use super::imports::{ImportPlan, Resolution};
+use super::limits::MAX_TABLE_ELEMENTS;
+use super::{CompileError, EntryValue, FunctionType, MemoryLimit, ValueType, next_module_id};
+use crate::outcome::{Failure, Outcome, exit_code};
+use crate::runtime::{BuildError, Settings};
+use crate::state::ProcessState;
+
+type Data = Host<ProcessState>;
+
+/// Links one embedder block into the runtime's linker.
+pub(crate) type LinkFn = fn(&mut Linker<Data>) -> Result<(), LinkError>;
+
+/// A `#[funk::host_functions]` state type that links into the runtime's
+/// Wasmtime linker. Implemented for every such type.
+pub trait WasmtimeLinkable: Sized + 'static {
+    /// Links `Self`'s block, reaching the state through the process state.
+    fn link(linker: &mut Linker<Data>) -> Result<(), LinkError>;
+}
+
+type ExtensionGetter<S> = fn(&mut Data) -> &mut S;
+
+impl<S> WasmtimeLinkable for S
+where
+    S: Send + 'static,
+    S: for<'l> funk::__private::HostFunctions<
+            funk::wasmtime::Linking<'l, Data, S, ExtensionGetter<S>>,
+        >,
+{
+    fn link(linker: &mut Linker<Data>) -> Result<(), LinkError> {
+        let get: ExtensionGetter<S> = |host| {
+            host.state
+                .extensions
+                .get_mut::<S>()
+                .expect("every process holds a value of each registered block")
+        };
+        funk::wasmtime::link(linker, get)
+    }
+}
+
+pub(crate) fn link_extension<S: WasmtimeLinkable>(
+    linker: &mut Linker<Data>,
+) -> Result<(), LinkError> {
+    S::link(linker)
+}
+
+/// The runtime's Wasmtime engine.
+pub(crate) struct WasmtimeEngine {
+    engine: wasmtime::Engine,
+    linker: Linker<Data>,
+    plan: ImportPlan,
+    yield_interval: u64,
+}
+
+impl WasmtimeEngine {
+    pub(crate) fn new(
+        settings: &Settings,
+        extensions: &crate::extension::ExtensionSet,
+    ) -> Result<Self, BuildError> {
+        let fail = |message: String| BuildError::Engine {
+            engine: super::EngineKind::Wasmtime,
+            message,
+        };
+        let mut config = Config::new();
+        config.consume_fuel(true);
+        if let Some(pooling) = settings.pooling {
+            let mut pool = PoolingAllocationConfig::default();
+            pool.total_core_instances(pooling.instances)
+                .total_memories(pooling.instances)
+                .total_tables(pooling.instances)
+                .total_stacks(pooling.instances)
+                .max_memory_size(
+                    usize::try_from(pooling.memory_per_instance).unwrap_or(usize::MAX),
+                );
+            config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        }
+        let engine = wasmtime::Engine::new(&config).map_err(|e| fail(format!("{e:#}")))?;
+        let mut linker = Linker::new(&engine);
+        link_runtime(&mut linker).map_err(|e| fail(e.to_string()))?;
+        for link in &extensions.wasmtime {
+            link(&mut linker).map_err(|e| fail(e.to_string()))?;
+        }
+        let mut plan = crate::api::import_plan();
+        plan.extend(extensions.provided.iter().copied());
+        Ok(WasmtimeEngine {
+            engine,
+            linker,
+            plan,
+            yield_interval: settings.yield_interval.max(1),
+        })
+    }
+}
+
+/// Links every built-in block.
+fn link_runtime(linker: &mut Linker<Data>) -> Result<(), LinkError> {
+    macro_rules! link_view {
+        ($view:ty) => {
+            funk::wasmtime::link(linker, |host: &mut Data| {
+                <$view>::ref_cast_mut(&mut host.state)
+            })?;
+        };
+    }
+    crate::api::for_each_block!(link_view);
+    funk::wasmtime::link(linker, |host: &mut Data| &mut host.state.wasi)?;
+    Ok(())
+}
+
+impl super::Engine for WasmtimeEngine {
+    fn compile(&self, wasm: &[u8]) -> Result<Arc<dyn super::Module>, CompileError> {
+        let module = wasmtime::Module::new(&self.engine, wasm)
+            .map_err(|e| CompileError(format!("{e:#}")))?;
+        let mut stubs = Vec::new();
+        for import in module.imports() {
+            let ExternType::Func(ty) = import.ty() else {
+                return Err(CompileError(format!(
+                    "the module imports `{}::{}`, which is not a function; funk-runtime provides functions only",
+                    import.module(),
+                    import.name()
+                )));
+            };
+            match self.plan.resolve(import.module(), import.name()) {
+                Resolution::Provided => {}
+                Resolution::Stub(message) => stubs.push((
+                    import.module().to_owned(),
+                    import.name().to_owned(),
+                    ty,
+                    message,
+                )),
+                Resolution::Missing(message) => return Err(CompileError(message)),
+            }
+        }
+        let pre = if stubs.is_empty() {
+            self.linker.instantiate_pre(&module)
+        } else {
+            let mut linker = self.linker.clone();
+            for (namespace, name, ty, message) in stubs {
+                define_stub(&mut linker, &namespace, &name, ty, message)?;
+            }
+            linker.instantiate_pre(&module)
+        }
+        .map_err(|e| CompileError(format!("{e:#}")))?;
+        Ok(Arc::new(WasmtimeModule {
+            id: next_module_id(),
+            module,
+            pre,
+            yield_interval: self.yield_interval,
+        }))
+    }
+}
+
+fn define_stub(
+    linker: &mut Linker<Data>,
+    namespace: &str,
+    name: &str,
+    ty: FuncType,
+    message: String,
+) -> Result<(), CompileError> {
+    linker
+        .func_new(namespace, name, ty, move |_, _, _| {
+            Err(wasmtime::Error::new(funk::Trap::new(message.clone())))
+        })
+        .map(drop)
+        .map_err(|e| CompileError(format!("{e:#}")))
+}
+
+struct WasmtimeModule {
+    id: u64,
+    module: wasmtime::Module,
+    pre: InstancePre<Data>,
+    yield_interval: u64,
+}
+
+impl super::Module for WasmtimeModule {
+    fn id(&self) -> u64 {
+        self.id
+    }
+
+    fn function(&self, name: &str) -> Option<FunctionType> {
+        match self.module.get_export(name)? {
+            ExternType::Func(ty) => Some(FunctionType {
+                params: ty.params().map(|t| value_type(&t)).collect(),
+                results: ty.results().map(|t| value_type(&t)).collect(),
+            }),
+            _ => None,
+        }
+    }
+
+    fn function_names(&self) -> Vec<String> {
+        self.module
+            .exports()
+            .filter(|e| matches!(e.ty(), ExternType::Func(_)))
+            .map(|e| e.name().to_owned())
+            .collect()
+    }
+
+    fn run(
+        self: Arc<Self>,
+        state: ProcessState,
+        entry: String,
+        args: Vec<EntryValue>,
+    ) -> BoxFuture<'static, Outcome> {
+        Box::pin(async move {
+            match self.run_entry(state, &entry, &args).await {
+                Ok(()) => Outcome::Returned,
+                Err(error) => outcome_of(error),
+            }
+        })
+    }
+}
+
+impl WasmtimeModule {
+    async fn run_entry(
+        &self,
+        state: ProcessState,
+        entry: &str,
+        args: &[EntryValue],
+    ) -> wasmtime::Result<()> {
+        let fuel = state.config.max_instructions().unwrap_or(u64::MAX);
+        let mut store = Store::new(self.pre.module().engine(), Host::new(state));
+        store.limiter(|host| &mut host.state.memory_limit);
+        store.set_fuel(fuel)?;
+        store.fuel_async_yield_interval(Some(self.yield_interval))?;
+        let instance = self.pre.instantiate_async(&mut store).await?;
+        // A module without memory can still run; its host calls that need
+        // memory trap.
+        if instance.get_export(&mut store, "memory").is_some() {
+            funk::wasmtime::bind_memory(&mut store, &instance)?;
+        }
+        let Some(Extern::Func(func)) = instance.get_export(&mut store, entry) else {
+            return Err(wasmtime::Error::msg(format!(
+                "the module exports no function `{entry}`"
+            )));
+        };
+        let params: Vec<Val> = args.iter().map(to_val).collect();
+        func.call_async(&mut store, &params, &mut []).await
+    }
+}
+
+fn to_val(value: &EntryValue) -> Val {
+    match *value {
+        EntryValue::I32(v) => Val::I32(v),
+        EntryValue::I64(v) => Val::I64(v),
+        EntryValue::V128(v) => Val::V128(v.into()),
+    }
+}
+
+fn value_type(ty: &ValType) -> ValueType {
+    match ty {
+        ValType::I32 => ValueType::I32,
+        ValType::I64 => ValueType::I64,
+        ValType::F32 => ValueType::F32,
+        ValType::F64 => ValueType::F64,
+        ValType::V128 => ValueType::V128,
+        ValType::Ref(_) => ValueType::Ref,
+    }
+}
+
+/// What a failed entry call means for the process.
+fn outcome_of(error: wasmtime::Error) -> Outcome {
+    if let Some(code) = error.chain().find_map(exit_code) {
+        return Outcome::Exited(code);
+    }
+    let backtrace = error
+        .downcast_ref::<WasmBacktrace>()
+        .map(ToString::to_string);
+    // The backtrace is attached as a context layer of the error; leave it
+    // out of the one-line message.
+    let message = error
+        .chain()
+        .map(ToString::to_string)
+        .filter(|cause| Some(cause) != backtrace.as_ref())
+        .collect::<Vec<_>>()
+        .join(": ");
+    Outcome::Failed(Failure { message, backtrace })
+}
+
+impl wasmtime::ResourceLimiter for MemoryLimit {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(self.allows(desired as u64))
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= MAX_TABLE_ELEMENTS)
+    }
+}

@@ -1,0 +1,324 @@
+//! The embedding API: build a runtime, compile modules, spawn processes and
+//! await their exit.
+//!
+//! ```no_run
+//! use funk_runtime::{EngineKind, ProcessConfig, Runtime};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let runtime = Runtime::builder().engine(EngineKind::Wasmtime).build()?;
+//! let module = runtime.compile(&std::fs::read("app.wasm")?)?;
+//! let process = runtime.spawn(&module, "_start", ProcessConfig::privileged())?;
+//! let exit = process.wait().await;
+//! println!("process {} {}", exit.id, exit.status);
+//! # Ok(())
+//! # }
+//! ```
+
+use std::sync::Arc;
+
+use tokio::runtime::Handle;
+use tokio::sync::oneshot;
+
+use crate::config::ProcessConfig;
+use crate::engine::{CompileError, Engine, EngineKind, EntryValue};
+use crate::extension::{ExtensionSet, Linkable};
+use crate::lifecycle::{self, SpawnError, SpawnRequest};
+use crate::node::Node;
+use crate::outcome::{ExitStatus, Failure, ProcessExit};
+use crate::process::{Process, ProcessId};
+use crate::state::Stdio;
+
+/// Runtime-wide settings every process shares.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The engine.
+    pub engine: EngineKind,
+    /// Most processes alive at once on one node; spawning more is an error
+    /// the guest sees.
+    pub max_processes: usize,
+    /// Largest message a guest may build, in bytes.
+    pub max_message_size: u64,
+    /// Wasmtime: reserve instance memory in one pooled region for this many
+    /// processes (`None`: allocate on demand).
+    pub pooling: Option<Pooling>,
+    /// Wasmtime: wasm instructions between preemption yields.
+    pub yield_interval: u64,
+}
+
+/// Wasmtime's pooling allocator: one reservation shared by all instances.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pooling {
+    /// Instances (processes) the pool holds at once.
+    pub instances: u32,
+    /// Linear memory per instance, in bytes.
+    pub memory_per_instance: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            engine: EngineKind::Wasmtime,
+            max_processes: 1 << 20,
+            max_message_size: 256 << 20,
+            pooling: None,
+            yield_interval: 100_000,
+        }
+    }
+}
+
+/// What every process of a runtime shares.
+pub(crate) struct Shared {
+    pub(crate) engine: Box<dyn Engine>,
+    pub(crate) handle: Handle,
+    pub(crate) settings: Settings,
+    pub(crate) extensions: ExtensionSet,
+}
+
+/// Builds a [`Runtime`].
+#[derive(Default)]
+pub struct RuntimeBuilder {
+    settings: Settings,
+    extensions: ExtensionSet,
+    handle: Option<Handle>,
+}
+
+/// Why a runtime could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The engine was not compiled into this build of funk-runtime.
+    #[error("funk-runtime was built without the `{0}` feature")]
+    EngineNotBuilt(EngineKind),
+    /// The engine refused its configuration.
+    #[error("cannot configure {engine}: {message}")]
+    Engine {
+        /// The engine.
+        engine: EngineKind,
+        /// Its error.
+        message: String,
+    },
+    /// Not inside a tokio runtime, and none was given.
+    #[error("no tokio runtime: build the runtime inside one or pass its handle")]
+    NoExecutor,
+}
+
+impl RuntimeBuilder {
+    /// The engine to run guests on (default: Wasmtime).
+    pub fn engine(mut self, engine: EngineKind) -> Self {
+        self.settings.engine = engine;
+        self
+    }
+
+    /// All settings at once.
+    pub fn settings(mut self, settings: Settings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    /// The tokio runtime processes run on (default: the current one).
+    pub fn executor(mut self, handle: Handle) -> Self {
+        self.handle = Some(handle);
+        self
+    }
+
+    /// Adds the `#[funk::host_functions]` block of `S` to every process;
+    /// each process gets its own `S` from `factory` (given the process id).
+    ///
+    /// ```
+    /// use funk_runtime::Runtime;
+    ///
+    /// struct Greeter {
+    ///     process: u64,
+    /// }
+    ///
+    /// #[funk::host_functions(namespace = "app")]
+    /// impl Greeter {
+    ///     /// Guest: `app.whoami() -> i64`.
+    ///     fn whoami(&self) -> u64 {
+    ///         self.process
+    ///     }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let runtime = Runtime::builder()
+    ///     .host_functions(|process| Greeter { process })
+    ///     .build()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn host_functions<S: Linkable>(
+        mut self,
+        factory: impl Fn(ProcessId) -> S + Send + Sync + 'static,
+    ) -> Self {
+        self.extensions.add(factory);
+        self
+    }
+
+    /// Builds the runtime.
+    pub fn build(self) -> Result<Runtime, BuildError> {
+        let handle = match self.handle {
+            Some(handle) => handle,
+            None => Handle::try_current().map_err(|_| BuildError::NoExecutor)?,
+        };
+        let engine = crate::engine::build(&self.settings, &self.extensions)?;
+        let node = Node::new(self.settings.max_processes);
+        Ok(Runtime {
+            shared: Arc::new(Shared {
+                engine,
+                handle,
+                settings: self.settings,
+                extensions: self.extensions,
+            }),
+            node,
+        })
+    }
+}
+
+/// A runtime: an engine, an executor and a node of processes.
+#[derive(Clone)]
+pub struct Runtime {
+    shared: Arc<Shared>,
+    node: Node,
+}
+
+/// A compiled module, ready to spawn processes from.
+#[derive(Clone)]
+pub struct Module {
+    inner: Arc<dyn crate::engine::Module>,
+}
+
+impl Module {
+    /// The names of the functions it exports.
+    pub fn function_names(&self) -> Vec<String> {
+        self.inner.function_names()
+    }
+
+    /// The signature of the exported function `name`.
+    pub fn function(&self, name: &str) -> Option<crate::engine::FunctionType> {
+        self.inner.function(name)
+    }
+}
+
+impl std::fmt::Debug for Module {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Module")
+            .field("id", &self.inner.id())
+            .finish()
+    }
+}
+
+/// A process spawned from the host.
+#[derive(Debug)]
+pub struct ProcessHandle {
+    process: Arc<Process>,
+    exit: oneshot::Receiver<ProcessExit>,
+}
+
+impl ProcessHandle {
+    /// The process id.
+    pub fn id(&self) -> ProcessId {
+        self.process.id()
+    }
+
+    /// Stops the process at its next suspension point.
+    pub fn kill(&self) {
+        self.process.kill();
+    }
+
+    /// The shared half of the process: send it messages, check it is alive.
+    pub fn process(&self) -> &Arc<Process> {
+        &self.process
+    }
+
+    /// Waits for the process to end.
+    pub async fn wait(self) -> ProcessExit {
+        let id = self.process.id();
+        self.exit.await.unwrap_or_else(|_| ProcessExit {
+            id,
+            status: ExitStatus::Failed(Failure::new("the runtime dropped the process")),
+        })
+    }
+}
+
+/// Options of a process spawned from the host.
+pub struct Spawn<'a> {
+    /// The module.
+    pub module: &'a Module,
+    /// The exported function to run.
+    pub entry: &'a str,
+    /// Its arguments.
+    pub args: Vec<EntryValue>,
+    /// Limits and permissions.
+    pub config: ProcessConfig,
+    /// Standard streams.
+    pub stdio: Stdio,
+    /// The node to run on (default: the runtime's own).
+    pub node: Option<&'a Node>,
+}
+
+impl Runtime {
+    /// A builder with default settings.
+    pub fn builder() -> RuntimeBuilder {
+        RuntimeBuilder::default()
+    }
+
+    /// The engine guests run on.
+    pub fn engine(&self) -> EngineKind {
+        self.shared.settings.engine
+    }
+
+    /// The runtime's node.
+    pub fn node(&self) -> &Node {
+        &self.node
+    }
+
+    /// A new, empty node on this runtime: its processes and names are
+    /// separate from every other node's.
+    pub fn new_node(&self) -> Node {
+        Node::new(self.shared.settings.max_processes)
+    }
+
+    /// Compiles (and pre-links) a module.
+    pub fn compile(&self, wasm: &[u8]) -> Result<Module, CompileError> {
+        Ok(Module {
+            inner: self.shared.engine.compile(wasm)?,
+        })
+    }
+
+    /// Spawns `entry` of `module` with no arguments and the host's stdio.
+    pub fn spawn(
+        &self,
+        module: &Module,
+        entry: &str,
+        config: ProcessConfig,
+    ) -> Result<ProcessHandle, SpawnError> {
+        self.spawn_with(Spawn {
+            module,
+            entry,
+            args: Vec::new(),
+            config,
+            stdio: Stdio::inherit(),
+            node: None,
+        })
+    }
+
+    /// Spawns a process with every option.
+    pub fn spawn_with(&self, spawn: Spawn<'_>) -> Result<ProcessHandle, SpawnError> {
+        let (tx, rx) = oneshot::channel();
+        let node = spawn.node.unwrap_or(&self.node);
+        let process = lifecycle::spawn(
+            &self.shared,
+            node,
+            SpawnRequest {
+                module: spawn.module.inner.clone(),
+                config: Arc::new(spawn.config),
+                entry: spawn.entry.to_owned(),
+                args: spawn.args,
+                stdio: spawn.stdio,
+                link: None,
+                exit: Some(tx),
+            },
+        )?;
+        Ok(ProcessHandle { process, exit: rx })
+    }
+}
