@@ -218,15 +218,17 @@ fn std_guest() -> &'static [u8] {
         let target_dir = crate_dir.join("../target/wasi-guest");
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let mut command = Command::new(&cargo);
-        command
-            .args(["build", "--release", "--target", TARGET, "--manifest-path"])
-            .arg(&manifest)
-            .env("CARGO_TARGET_DIR", &target_dir);
+        // Clear the outer build's settings first: removing a variable
+        // after setting it would drop ours too.
         for (key, _) in std::env::vars_os() {
             if key.to_str().is_some_and(leaks_into_guest_build) {
                 command.env_remove(&key);
             }
         }
+        command
+            .args(["build", "--release", "--target", TARGET, "--manifest-path"])
+            .arg(&manifest)
+            .env("CARGO_TARGET_DIR", &target_dir);
         let output = command
             .output()
             .unwrap_or_else(|e| panic!("cannot run {cargo:?} to build {manifest:?}: {e}"));
@@ -472,6 +474,24 @@ fn hostile_wat() -> String {
         );
     }
     wat + ")"
+}
+
+#[test]
+fn every_preview1_function_is_linked_and_only_the_waiting_ones_are_async() {
+    use funk::HostApi;
+    let mut linked: Vec<&str> = Wasi::FUNCTIONS.iter().map(|f| f.name).collect();
+    let mut witx: Vec<&str> = IMPORTS.iter().map(|(name, _, _)| *name).collect();
+    linked.sort_unstable();
+    witx.sort_unstable();
+    assert_eq!(linked, witx);
+    assert_eq!(linked.len(), 46);
+    assert!(Wasi::FUNCTIONS.iter().all(|f| f.namespace == F));
+    let asynchronous: Vec<&str> = Wasi::FUNCTIONS
+        .iter()
+        .filter(|f| f.asynchronous)
+        .map(|f| f.name)
+        .collect();
+    assert_eq!(asynchronous, ["fd_read", "poll_oneoff", "sched_yield"]);
 }
 
 fn hostile_wasm() -> &'static [u8] {
