@@ -413,3 +413,15 @@ impl Wasi {
         Err(self.fds.socket(fd))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iovec_totals_past_a_wasm32_size_are_inval() {
+        assert_eq!(total([1, 2, 3].into_iter()), Ok(6));
+        assert_eq!(total([u32::MAX as usize, 0].into_iter()), Ok(u32::MAX));
+        assert_eq!(total([u32::MAX as usize, 1].into_iter()), Err(Errno::Inval));
+    }
+}
