@@ -93,7 +93,7 @@ fn write_flushed(stream: &mut impl Write, bufs: &[IoSlice<'_>]) -> std::io::Resu
 
 impl Captured {
     /// The bytes written so far.
-    pub fn bytes(&self) -> Vec<u8> {
+    pub fn contents(&self) -> Vec<u8> {
         self.0
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -102,7 +102,7 @@ impl Captured {
 
     /// The bytes written so far, as text (invalid UTF-8 replaced).
     pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.bytes()).into_owned()
+        String::from_utf8_lossy(&self.contents()).into_owned()
     }
 }
 
@@ -117,7 +117,7 @@ mod tests {
         let bufs = [IoSlice::new(b"ab"), IoSlice::new(b""), IoSlice::new(b"c")];
         assert_eq!(out.write(&bufs).unwrap(), 3);
         assert_eq!(copy.write(&bufs[..1]).unwrap(), 2);
-        assert_eq!(captured.bytes(), b"abcab");
+        assert_eq!(captured.contents(), b"abcab");
         assert_eq!(Output::null().write(&bufs).unwrap(), 3);
     }
 }
