@@ -161,12 +161,13 @@
 //!
 //! - **Borrowing rule.** The future may outlive the wasm frame that called
 //!   it and move between threads, so an async method never borrows guest
-//!   memory: `&[T]`, `&str` and `&T` arguments are *copies* made before the
-//!   method starts (with the same checks as above), and `&mut [T]` / `&mut
-//!   T` copies are written back when the method finishes, whether it
-//!   succeeds or fails. The guest is blocked in the call throughout, so it
-//!   cannot tell the difference. Iovec parameters are refused at compile
-//!   time ([`LiftAsync`] says which types are accepted).
+//!   memory: `&[T]`, `&str`, `&T` and `&[IoSlice]` arguments are *copies*
+//!   made before the method starts (with the same checks as above), and
+//!   `&mut [T]`, `&mut T` and `&mut [IoSliceMut]` copies are written back
+//!   when the method finishes, whether it succeeds or fails. The guest is
+//!   blocked in the call throughout, so it cannot tell the difference
+//!   ([`LiftAsync`] says which types are accepted, [`iovec`] how iovecs
+//!   are copied).
 //! - **`Send`.** The future must be `Send` (both engines may resume a guest
 //!   on another thread); an `&self` method's future is `Send` only if the
 //!   state is `Sync`.

@@ -1,10 +1,11 @@
 //! Async host functions on every enabled engine: the borrowing rule (copies
-//! in, written back after), results after an `.await`, mixed sync and async
-//! methods, traps and panics, and cancellation with drop counters.
+//! in, written back after), iovecs, results after an `.await`, mixed sync
+//! and async methods, traps and panics, and cancellation with drop counters.
 
 mod common;
 
 use std::future::Future;
+use std::io::{IoSlice, IoSliceMut};
 use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -136,6 +137,73 @@ const WAT: &str = r#"(module
     (func (export "hold") (param i32) (result i32) (call $hold (local.get 0)))
     (func (export "load") (param i32) (result i64) (i64.load (local.get 0))))"#;
 
+/// Async methods taking iovecs: copies in, written back after an await.
+#[derive(Default)]
+pub struct Vectors {
+    log: Vec<String>,
+    /// Told when `scribble` has written and is about to wait forever.
+    entered: Option<mpsc::UnboundedSender<()>>,
+}
+
+#[funk::host_functions(namespace = "vec")]
+impl Vectors {
+    /// Reads every buffer after an await and logs their bytes.
+    async fn gather(&mut self, bufs: &[IoSlice<'_>]) -> u32 {
+        tokio::task::yield_now().await;
+        let bytes: Vec<u8> = bufs.iter().flat_map(|b| b.iter().copied()).collect();
+        self.log.push(String::from_utf8_lossy(&bytes).into_owned());
+        bytes.len() as u32
+    }
+
+    /// After an await, fills buffer `i` with the letter `'a' + i`; the
+    /// total goes out through an out-pointer.
+    async fn scatter(&mut self, bufs: &mut [IoSliceMut<'_>]) -> Result<u32, Errno> {
+        tokio::task::yield_now().await;
+        let mut total = 0;
+        for (i, buf) in bufs.iter_mut().enumerate() {
+            buf.fill(b'a' + i as u8);
+            total += buf.len();
+        }
+        self.log.push(format!("scatter {total}"));
+        Ok(total as u32)
+    }
+
+    /// Writes into its copies, then never finishes.
+    async fn scribble(&mut self, bufs: &mut [IoSliceMut<'_>]) -> u32 {
+        for buf in bufs.iter_mut() {
+            buf.fill(b'!');
+        }
+        if let Some(entered) = &self.entered {
+            entered.send(()).unwrap();
+        }
+        std::future::pending::<()>().await;
+        0
+    }
+}
+
+/// Iovec arrays as data: `gather` entries at 0 (two buffers, then one
+/// overlapping the first), `scatter` entries at 24, an out-of-bounds entry
+/// at 40, two overlapping mutable buffers at 56, and at 72 an entry naming
+/// its own array.
+const VECTORS_WAT: &str = r#"(module
+    (import "vec" "gather" (func $gather (param i32 i32) (result i32)))
+    (import "vec" "scatter" (func $scatter (param i32 i32 i32) (result i32)))
+    (import "vec" "scribble" (func $scribble (param i32 i32) (result i32)))
+    (memory (export "memory") 1)
+    (data (i32.const 0) "\60\00\00\00\07\00\00\00\70\00\00\00\05\00\00\00\60\00\00\00\05\00\00\00")
+    (data (i32.const 24) "\80\00\00\00\04\00\00\00\88\00\00\00\03\00\00\00")
+    (data (i32.const 40) "\80\00\00\00\04\00\00\00\f0\ff\00\00\20\00\00\00")
+    (data (i32.const 56) "\80\00\00\00\08\00\00\00\84\00\00\00\08\00\00\00")
+    (data (i32.const 72) "\48\00\00\00\08\00\00\00")
+    (data (i32.const 96) "hello, ")
+    (data (i32.const 112) "world")
+    (data (i32.const 128) "........--------")
+    (func (export "gather") (param i32 i32) (result i32) (call $gather (local.get 0) (local.get 1)))
+    (func (export "scatter") (param i32 i32 i32) (result i32)
+        (call $scatter (local.get 0) (local.get 1) (local.get 2)))
+    (func (export "scribble") (param i32 i32) (result i32) (call $scribble (local.get 0) (local.get 1)))
+    (func (export "load") (param i32) (result i64) (i64.load (local.get 0))))"#;
+
 #[test]
 fn function_info_says_which_are_async() {
     let flags: Vec<_> = Hub::FUNCTIONS
@@ -170,7 +238,7 @@ async fn drop_while_suspended<F: Future>(call: F, entered: &mut mpsc::UnboundedR
 }
 
 each_engine! {
-    use super::{Hub, WAT, drop_while_suspended};
+    use super::{Hub, Vectors, VECTORS_WAT, WAT, drop_while_suspended};
     use crate::common::Val::{I32, I64};
     use std::sync::atomic::Ordering;
     use tokio::sync::mpsc;
@@ -270,6 +338,87 @@ each_engine! {
         assert_eq!(left, 0);
         // The store survives and takes new calls.
         assert_eq!(guest.call("note", &[I32(16), I32(5)]).await, Ok(vec![I32(1)]));
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn iovecs_are_read_through_copies() {
+        let mut guest = AsyncGuest::new(VECTORS_WAT, Vectors::default()).await;
+        assert_eq!(guest.call("gather", &[I32(0), I32(2)]).await, Ok(vec![I32(12)]));
+        // Three entries: the third overlaps the first and sees the same bytes.
+        let out = guest.call("gather", &[I32(0), I32(3)]).await;
+        assert_eq!(out, Ok(vec![I32(17)]));
+        assert_eq!(guest.call("gather", &[I32(0), I32(0)]).await, Ok(vec![I32(0)]));
+        let log = guest.with_state(|v: &mut Vectors| v.log.clone()).await;
+        assert_eq!(log, ["hello, world", "hello, worldhello", ""]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn mutable_iovecs_are_written_back_after_an_await() {
+        let mut guest = AsyncGuest::new(VECTORS_WAT, Vectors::default()).await;
+        let out = guest.call("scatter", &[I32(24), I32(2), I32(200)]).await;
+        assert_eq!(out, Ok(vec![I32(0)]));
+        // The total went out through the out-pointer; each buffer came back,
+        // and the bytes between and after them are untouched.
+        assert_eq!(guest.call("load", &[I32(200)]).await.unwrap()[0].i64(), 7);
+        let bytes = |v: Vec<common::Val>| v[0].i64().to_le_bytes();
+        assert_eq!(bytes(guest.call("load", &[I32(128)]).await.unwrap()), *b"aaaa....");
+        assert_eq!(bytes(guest.call("load", &[I32(136)]).await.unwrap()), *b"bbb-----");
+    }
+
+    #[tokio::test]
+    async fn hostile_iovecs_trap_before_the_method_runs() {
+        let mut guest = AsyncGuest::new(VECTORS_WAT, Vectors::default()).await;
+        let cases: [(&str, Vec<common::Val>, &str); 6] = [
+            (
+                "gather",
+                vec![I32(0xfff8), I32(2)],
+                "vec::gather: argument bufs: range 0xfff8..0x10008 outside memory of 0x10000 bytes",
+            ),
+            (
+                "gather",
+                vec![I32(40), I32(2)],
+                "vec::gather: argument bufs: iovec 1: range 0xfff0..0x10010 outside memory of 0x10000 bytes",
+            ),
+            (
+                "gather",
+                vec![I32(0), I32(1025)],
+                "vec::gather: argument bufs: iovec count 1025 exceeds the limit of 1024",
+            ),
+            (
+                "scatter",
+                vec![I32(40), I32(2), I32(200)],
+                "vec::scatter: argument bufs: iovec 1: range 0xfff0..0x10010 outside memory of 0x10000 bytes",
+            ),
+            (
+                "scatter",
+                vec![I32(56), I32(2), I32(200)],
+                "vec::scatter: argument bufs: iovec 1: region 0x84..0x8c overlaps region \
+                 0x80..0x88 already borrowed by this call (a mutable view may not alias)",
+            ),
+            (
+                "scatter",
+                vec![I32(72), I32(1), I32(200)],
+                "vec::scatter: argument bufs: iovec 0: region 0x48..0x50 overlaps region \
+                 0x48..0x50 already borrowed by this call (a mutable view may not alias)",
+            ),
+        ];
+        for (name, args, expected) in cases {
+            let got = guest.call(name, &args).await.unwrap_err();
+            assert_eq!(got, expected, "{name} {args:?}");
+        }
+        // Neither method ran, and nothing was written back.
+        assert!(guest.with_state(|v: &mut Vectors| v.log.is_empty()).await);
+        let out = guest.call("load", &[I32(128)]).await.unwrap();
+        assert_eq!(out[0].i64().to_le_bytes(), *b"........");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_cancelled_call_writes_no_iovec_back() {
+        let (entered_tx, mut entered) = mpsc::unbounded_channel();
+        let vectors = Vectors { entered: Some(entered_tx), ..Vectors::default() };
+        let mut guest = AsyncGuest::new(VECTORS_WAT, vectors).await;
+        drop_while_suspended(guest.call("scribble", &[I32(24), I32(2)]), &mut entered).await;
+        let out = guest.call("load", &[I32(128)]).await.unwrap();
+        assert_eq!(out[0].i64().to_le_bytes(), *b"........");
     }
 }
 

@@ -19,9 +19,9 @@ use crate::resources::{Borrow, Handle, HasResources, Take};
 
 /// A parameter type accepted by `async` host functions.
 ///
-/// Implemented for every built-in parameter type except the iovec slices
-/// (`&[IoSlice]`, `&mut [IoSliceMut]`). For your own owned [`Lift`] type,
-/// implement it with `Held = Self` (see the example).
+/// Implemented for every built-in parameter type, iovecs (`&[IoSlice]`,
+/// `&mut [IoSliceMut]`, see [`crate::iovec`]) included. For your own owned
+/// [`Lift`] type, implement it with `Held = Self` (see the example).
 ///
 /// ```
 /// use funk_core::{GuestError, GuestView, Lift, LiftAsync};
@@ -50,8 +50,7 @@ use crate::resources::{Borrow, Handle, HasResources, Take};
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a parameter of an `async` host function",
     label = "not accepted by async host functions",
-    note = "async host functions take copies of guest data: integers, floats, `bool`, `char`, `&str`, `&[T]`, `&mut [T]`, `&T`, `&mut T` (`T: funk::Plain`), `Handle<T>`, `Borrow<T>`, `Take<T>`, or a type implementing `funk::LiftAsync` (for your own `Lift` type that borrows nothing: `type Held = Self`, see its docs)",
-    note = "iovecs (`&[IoSlice]`, `&mut [IoSliceMut]`) are accepted by synchronous host functions only"
+    note = "async host functions take copies of guest data: integers, floats, `bool`, `char`, `&str`, `&[T]`, `&mut [T]`, `&T`, `&mut T` (`T: funk::Plain`), `&[IoSlice]`, `&mut [IoSliceMut]`, `Handle<T>`, `Borrow<T>`, `Take<T>`, or a type implementing `funk::LiftAsync` (for your own `Lift` type that borrows nothing: `type Held = Self`, see its docs)"
 )]
 pub trait LiftAsync<'a, S>: Lift<'a, S> {
     /// The owned copy kept while the method runs.

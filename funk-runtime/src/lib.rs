@@ -32,8 +32,7 @@ pub mod registry;
 mod runtime;
 pub mod state;
 pub mod timer;
-pub mod wasi_stub;
-pub use wasi_stub as wasi;
+pub mod wasi;
 
 pub use config::{Preopen, ProcessConfig};
 pub use engine::EngineKind;

@@ -149,6 +149,10 @@ fn report(node: &Node, id: ProcessId, status: &ExitStatus) {
         ExitStatus::Failed(Failure { message, .. }) => {
             tracing::warn!(target: "funk_runtime::process", "process {who} failed: {message}")
         }
+        // An exit code is the guest's own decision, not a fault.
+        ExitStatus::Exited(code) => {
+            tracing::info!(target: "funk_runtime::process", "process {who} exited with code {code}")
+        }
         other => tracing::warn!(target: "funk_runtime::process", "process {who} {other}"),
     }
 }

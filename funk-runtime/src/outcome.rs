@@ -8,12 +8,8 @@ use std::fmt;
 
 use crate::process::{DeathReason, KillCause, ProcessId};
 
-/// The error a trap carries when the guest asked to exit with a code
-/// (`proc_exit`): the process ends with that code, not with a failure
-/// message. Code 0 is a normal exit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("the guest exited with code {0}")]
-pub struct Exit(pub i32);
+/// The error a `proc_exit` trap carries (defined with the WASI functions).
+pub use crate::wasi::Exit;
 
 /// Why a guest call failed, as the engine reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -18,7 +18,8 @@ impl ErrorApi {
     }
 
     /// Writes the error's message (`string_size` bytes) at the pointer.
-    fn to_string(&mut self, error_id: Wide<Borrow<ErrorResource>>) -> WrittenAt {
+    #[funk(name = "to_string")]
+    fn write_message(&mut self, error_id: Wide<Borrow<ErrorResource>>) -> WrittenAt {
         WrittenAt(self.0.resources[error_id.0].0.clone().into_bytes())
     }
 
