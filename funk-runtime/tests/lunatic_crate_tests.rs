@@ -73,11 +73,18 @@ fn lunatic_source() -> PathBuf {
     Path::new(manifest).parent().expect("a crate directory").to_path_buf()
 }
 
-/// A writable copy of the crate (cargo wants to write its lock file).
+/// A writable copy of the crate (cargo wants to write its lock file),
+/// made a workspace of its own: it sits under this workspace's target dir.
 fn lunatic_copy() -> PathBuf {
     let source = lunatic_source();
     let copy = workspace().join("target/lunatic-crate/lunatic-0.14.1");
     copy_dir(&source, &copy);
+    let manifest = copy.join("Cargo.toml");
+    let mut text = std::fs::read_to_string(&manifest).unwrap();
+    if !text.contains("\n[workspace]") {
+        text.push_str("\n[workspace]\n");
+        std::fs::write(&manifest, text).unwrap();
+    }
     copy
 }
 

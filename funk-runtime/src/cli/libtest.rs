@@ -27,7 +27,7 @@ pub struct TestArgs {
     pub list: bool,
     /// `--format terse`.
     pub terse: bool,
-    /// Most tests running at once (`None`: all).
+    /// Most tests running at once (`None`: libtest's default).
     pub threads: Option<usize>,
 }
 

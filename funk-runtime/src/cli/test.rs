@@ -101,7 +101,7 @@ pub async fn run_tests(
     let started = Instant::now();
     let mut report = Report::start(selected.len());
     let run_ignored = args.ignored || args.include_ignored;
-    let limit = args.threads.unwrap_or(usize::MAX);
+    let limit = args.threads.unwrap_or_else(default_test_threads);
     let mut pending = selected.into_iter();
     let mut running = FuturesUnordered::new();
     loop {
@@ -124,6 +124,18 @@ pub async fn run_tests(
     }
     let passed = report.finish(args.show_output, filtered_out, started.elapsed());
     Ok(if passed { 0 } else { 101 })
+}
+
+/// As libtest: `RUST_TEST_THREADS`, else one test per CPU. Many Lunatic
+/// tests wait a few milliseconds for something to happen; running more
+/// tests than CPUs at once makes them flaky.
+fn default_test_threads() -> usize {
+    std::env::var("RUST_TEST_THREADS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .filter(|n| *n > 0)
+        .or_else(|| std::thread::available_parallelism().ok().map(|n| n.get()))
+        .unwrap_or(1)
 }
 
 async fn run_one(
