@@ -76,6 +76,9 @@ pub struct ProcessState {
     /// `receive`).
     pub(crate) scratch: Option<Message>,
     pub(crate) timers: Timers,
+    /// How many `lunatic::trap::catch` calls are running, one inside the
+    /// other.
+    pub(crate) catch_depth: u32,
     pub(crate) stdio: Stdio,
     pub(crate) wasi: Wasi,
     pub(crate) memory_limit: MemoryLimit,
@@ -110,6 +113,7 @@ impl ProcessState {
             resources: ResourceTable::new(),
             scratch: None,
             timers: Timers::default(),
+            catch_depth: 0,
             stdio,
             wasi,
             extensions,

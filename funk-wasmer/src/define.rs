@@ -8,6 +8,8 @@ use wasmer::{
     AsStoreMut, FromToNativeWasmType, Function, FunctionEnv, FunctionEnvMut, Imports, RuntimeError,
 };
 
+use crate::define_async::cancelled;
+use crate::guest_thread;
 use crate::memory::{HasMemory, enter};
 use crate::results::NativeResults;
 
@@ -71,6 +73,10 @@ macro_rules! define_arity {
                     self.store,
                     self.env,
                     move |mut env: FunctionEnvMut<'_, T>, $($a: $A),*| -> Result<R::Native, RuntimeError> {
+                        // A cancelled guest-thread call runs no more host code.
+                        if guest_thread::is_cancelled() {
+                            return Err(to_wasmer(cancelled(info)));
+                        }
                         run_shim(info, || enter(&mut env, get, info.memory, |call| shim(call, nest!($($a),*))))
                             .map(R::into_native)
                             .map_err(to_wasmer)

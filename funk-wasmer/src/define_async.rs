@@ -136,7 +136,7 @@ fn outside_call_async(info: &'static FuncInfo) -> Trap {
     .in_function(info.qualified)
 }
 
-fn cancelled(info: &'static FuncInfo) -> Trap {
+pub(crate) fn cancelled(info: &'static FuncInfo) -> Trap {
     Trap::new("the guest call was cancelled (its future was dropped)").in_function(info.qualified)
 }
 

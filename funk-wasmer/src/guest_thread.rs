@@ -27,9 +27,10 @@
 //! function held or took have run when it returns), the host function traps
 //! ("the guest call was cancelled"), the wasm stack unwinds and your
 //! closure finishes on the guest thread; its result is dropped there. Any
-//! further async host call of a cancelled call traps without running. The
-//! guest value (and its store) stays on the thread, usable by the next
-//! call. If the guest is running wasm instead, `drop` does not wait.
+//! further host call of a cancelled call, async or not, traps without
+//! running. The guest value (and its store) stays on the thread, usable by
+//! the next call. If the guest is running wasm instead, `drop` does not
+//! wait.
 
 use std::any::Any;
 use std::cell::RefCell;
@@ -330,6 +331,18 @@ pub(crate) fn drive(
     }
     let exchange = CURRENT.with(|current| current.borrow().clone())?;
     Some(exchange.lend(future))
+}
+
+/// Whether the call this thread is running was cancelled. A synchronous
+/// host function checks this first, so that, as with async ones, no host
+/// code runs for a cancelled call (its guest may still be running wasm).
+pub(crate) fn is_cancelled() -> bool {
+    CURRENT.with(|current| {
+        current
+            .borrow()
+            .as_ref()
+            .is_some_and(|exchange| exchange.cancelled.load(Ordering::SeqCst))
+    })
 }
 
 /// Called by the host function once the future it gave [`drive`] is

@@ -18,6 +18,12 @@ view! {
     ProcessApi
 }
 
+/// `kill` of the calling process: it ends at once, with this trap, which
+/// `lunatic::trap::catch` does not catch.
+#[derive(Debug, thiserror::Error)]
+#[error("the process killed itself")]
+pub(crate) struct KilledItself;
+
 /// `get_or_spawn`: the name was registered already.
 const FOUND: u32 = 2;
 
@@ -136,7 +142,7 @@ impl ProcessApi {
     /// kills itself stops at once.
     fn kill(&mut self, process_id: u64) -> Result<(), Trap> {
         if process_id == self.0.process.id() {
-            return Err(Trap::new("the process killed itself"));
+            return Err(Trap::from_error(KilledItself));
         }
         if let Some(target) = self.0.node.process(process_id) {
             target.kill();

@@ -285,13 +285,19 @@ fn outcome_of(error: wasmtime::Error) -> Outcome {
         .downcast_ref::<WasmBacktrace>()
         .map(ToString::to_string);
     // The backtrace is attached as a context layer of the error; leave it
-    // out of the one-line message.
-    let message = error
-        .chain()
-        .map(ToString::to_string)
-        .filter(|cause| Some(cause) != backtrace.as_ref())
-        .collect::<Vec<_>>()
-        .join(": ");
+    // out of the one-line message. A funk `Trap` shows its own sources, so
+    // the chain ends there (else every cause behind it would repeat).
+    let mut causes = Vec::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if Some(&text) != backtrace.as_ref() {
+            causes.push(text);
+        }
+        if cause.is::<funk::Trap>() {
+            break;
+        }
+    }
+    let message = causes.join(": ");
     Outcome::Failed(Failure { message, backtrace })
 }
 
