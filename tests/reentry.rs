@@ -37,9 +37,13 @@ impl Callbacks {
     /// Calls `fill()`, which writes to memory, then reads the byte at
     /// `ptr` through the context.
     async fn fill_then_read(cx: &mut GuestCx<'_, Self>, ptr: u32) -> Result<u32, Trap> {
-        cx.call::<(), ()>("fill", ()).await.map_err(Trap::from_error)?;
+        cx.call::<(), ()>("fill", ())
+            .await
+            .map_err(Trap::from_error)?;
         let byte = cx.with_memory(|memory, _| {
-            memory.bytes().map(|bytes| bytes.get(ptr as usize).copied().unwrap_or(0))
+            memory
+                .bytes()
+                .map(|bytes| bytes.get(ptr as usize).copied().unwrap_or(0))
         });
         byte.map(u32::from).map_err(|e| Trap::new(e.to_string()))
     }

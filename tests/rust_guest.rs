@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{IoSlice, IoSliceMut};
 use std::path::Path;
-use std::process::Command;
 use std::sync::OnceLock;
 
 use common::Val;
@@ -180,52 +179,16 @@ impl Fs {
 
 const TARGET: &str = "wasm32-unknown-unknown";
 
-/// Environment variables the outer `cargo test` (or the user) set for the
-/// host build, which must not leak into the guest build.
-fn leaks_into_guest_build(key: &str) -> bool {
-    matches!(
-        key,
-        "RUSTFLAGS"
-            | "CARGO_ENCODED_RUSTFLAGS"
-            | "CARGO_BUILD_RUSTFLAGS"
-            | "CARGO_BUILD_TARGET"
-            | "CARGO_BUILD_TARGET_DIR"
-            | "CARGO_TARGET_DIR"
-            | "RUSTC_WORKSPACE_WRAPPER"
-    ) || key.starts_with("CARGO_PROFILE_")
-}
+#[path = "support/guest_build.rs"]
+mod guest_build;
 
 /// Compiles tests/guest into target/guest, a target directory of its own:
 /// the outer cargo holds the lock on the workspace's.
 fn build_guest() -> Vec<u8> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let manifest = root.join("tests/guest/Cargo.toml");
-    let target_dir = root.join("target/guest");
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = Command::new(&cargo);
-    command
-        .args(["build", "--release", "--target", TARGET, "--manifest-path"])
-        .arg(&manifest)
-        .env("CARGO_TARGET_DIR", &target_dir);
-    for (key, _) in std::env::vars_os() {
-        if key.to_str().is_some_and(leaks_into_guest_build) {
-            command.env_remove(&key);
-        }
-    }
-    let output = command.output().unwrap_or_else(|e| {
-        panic!("cannot run {cargo:?} to build the Rust guest {manifest:?}: {e}")
-    });
-    if !output.status.success() {
-        panic!(
-            "building the Rust guest {} failed ({}).\n\
-             If the target is missing, install it: rustup target add {TARGET}\n\
-             --- cargo stderr ---\n{}",
-            manifest.display(),
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    let wasm = target_dir.join(TARGET).join("release/funk_test_guest.wasm");
+    let out = guest_build::build(&manifest, TARGET, true, &root.join("target/guest"));
+    let wasm = out.join("funk_test_guest.wasm");
     std::fs::read(&wasm).unwrap_or_else(|e| panic!("cannot read {}: {e}", wasm.display()))
 }
 

@@ -11,7 +11,9 @@ mod support;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use support::{ENGINES, TARGET, Verdict, cargo, check, funk, output, verdicts, workspace};
+use support::{
+    ENGINES, TARGET, Verdict, cargo, check, ensure_target, funk, output, verdicts, workspace,
+};
 
 /// The guest crate's serializer features its tests use.
 const FEATURES: &str = "json_serializer,msgpack_serializer,protobuf_serializer";
@@ -36,12 +38,18 @@ const RUN: &[(&str, usize)] = &[
 
 /// Test files left out, and why.
 const EXCLUDED_FILES: &[(&str, &str)] = &[
-    ("udp", "UDP sockets: lunatic::networking is not implemented yet"),
+    (
+        "udp",
+        "UDP sockets: lunatic::networking is not implemented yet",
+    ),
     (
         "serializers",
         "sends TCP streams to google.com: lunatic::networking and internet access",
     ),
-    ("sqlite", "needs the crate's `sqlite` feature: lunatic::sqlite is not implemented"),
+    (
+        "sqlite",
+        "needs the crate's `sqlite` feature: lunatic::sqlite is not implemented",
+    ),
 ];
 
 /// Single tests that cannot pass on one engine yet, and why.
@@ -53,7 +61,8 @@ const EXCLUDED_TESTS: &[(&str, &str, &str)] = &[(
 
 /// The crate's source, as cargo downloaded it for the guest suite.
 fn lunatic_source() -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/guests/lunatic-suite/Cargo.toml");
+    let manifest =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/guests/lunatic-suite/Cargo.toml");
     let target_dir = workspace().join("target/funk-runtime-guests");
     let out = output(
         cargo(&target_dir)
@@ -70,7 +79,10 @@ fn lunatic_source() -> PathBuf {
         .find(|p| p["name"] == "lunatic" && p["version"] == "0.14.1")
         .expect("the guest suite depends on lunatic 0.14.1");
     let manifest = package["manifest_path"].as_str().expect("a manifest path");
-    Path::new(manifest).parent().expect("a crate directory").to_path_buf()
+    Path::new(manifest)
+        .parent()
+        .expect("a crate directory")
+        .to_path_buf()
 }
 
 /// A writable copy of the crate (cargo wants to write its lock file),
@@ -122,6 +134,7 @@ fn cargo_test(krate: &Path, runner: Option<&str>) -> std::process::Command {
 
 #[test]
 fn the_lunatic_crates_own_tests_pass_on_every_engine() {
+    ensure_target(TARGET);
     let krate = lunatic_copy();
     let build = output(cargo_test(&krate, None).arg("--no-run"));
     check("building the lunatic crate's tests", &build);

@@ -83,7 +83,10 @@ fn every_scenario_passes_on_every_engine() {
             String::from_utf8_lossy(&out.stderr)
         );
         assert!(
-            stdout.contains(&format!("test result: ok. {} passed; 0 failed", SCENARIOS.len())),
+            stdout.contains(&format!(
+                "test result: ok. {} passed; 0 failed",
+                SCENARIOS.len()
+            )),
             "{stdout}"
         );
     }
@@ -102,7 +105,10 @@ fn filters_select_tests_and_a_failure_fails_the_run() {
         );
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert_eq!(verdicts(&stdout).len(), 1, "{stdout}");
-        assert!(stdout.contains(&format!("{} filtered out", SCENARIOS.len() - 1)), "{stdout}");
+        assert!(
+            stdout.contains(&format!("{} filtered out", SCENARIOS.len() - 1)),
+            "{stdout}"
+        );
         // `--list --format terse` lists without running.
         let out = output(
             std::process::Command::new(funk())
@@ -113,7 +119,10 @@ fn filters_select_tests_and_a_failure_fails_the_run() {
         let listed = String::from_utf8_lossy(&out.stdout);
         assert_eq!(
             listed.lines().count(),
-            SCENARIOS.iter().filter(|s| s.starts_with("links::")).count(),
+            SCENARIOS
+                .iter()
+                .filter(|s| s.starts_with("links::"))
+                .count(),
             "{listed}"
         );
         assert!(listed.lines().all(|l| l.ends_with(": test")), "{listed}");
@@ -135,7 +144,11 @@ fn funk_run_passes_arguments_and_exit_codes() {
             "lunatic-suite: 3 argument(s)\n",
             "{engine}"
         );
-        let out = output(std::process::Command::new(funk()).args(["run", "--engine", engine]).arg(suite()));
+        let out = output(
+            std::process::Command::new(funk())
+                .args(["run", "--engine", engine])
+                .arg(suite()),
+        );
         assert_eq!(out.status.code(), Some(0), "{engine}: {out:?}");
     }
 }

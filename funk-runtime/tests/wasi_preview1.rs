@@ -6,8 +6,9 @@
 //! Each case runs on Wasmtime (async store, `call_async`) and on Wasmer
 //! (`funk::wasmer::GuestThread`) through the small harness below.
 
+mod support;
+
 use std::path::Path;
-use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -193,21 +194,6 @@ async fn run(
 
 const TARGET: &str = "wasm32-wasip1";
 
-/// Environment variables of the outer `cargo test` that must not leak into
-/// the guest build.
-fn leaks_into_guest_build(key: &str) -> bool {
-    matches!(
-        key,
-        "RUSTFLAGS"
-            | "CARGO_ENCODED_RUSTFLAGS"
-            | "CARGO_BUILD_RUSTFLAGS"
-            | "CARGO_BUILD_TARGET"
-            | "CARGO_BUILD_TARGET_DIR"
-            | "CARGO_TARGET_DIR"
-            | "RUSTC_WORKSPACE_WRAPPER"
-    ) || key.starts_with("CARGO_PROFILE_")
-}
-
 /// Builds tests/guests/wasi-std into target/wasi-guest (a target directory
 /// of its own: the outer cargo holds the workspace's lock), once.
 fn std_guest() -> &'static [u8] {
@@ -216,32 +202,8 @@ fn std_guest() -> &'static [u8] {
         let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
         let manifest = crate_dir.join("tests/guests/wasi-std/Cargo.toml");
         let target_dir = crate_dir.join("../target/wasi-guest");
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut command = Command::new(&cargo);
-        // Clear the outer build's settings first: removing a variable
-        // after setting it would drop ours too.
-        for (key, _) in std::env::vars_os() {
-            if key.to_str().is_some_and(leaks_into_guest_build) {
-                command.env_remove(&key);
-            }
-        }
-        command
-            .args(["build", "--release", "--target", TARGET, "--manifest-path"])
-            .arg(&manifest)
-            .env("CARGO_TARGET_DIR", &target_dir);
-        let output = command
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run {cargo:?} to build {manifest:?}: {e}"));
-        assert!(
-            output.status.success(),
-            "building {} failed ({}). If the target is missing: rustup target add {TARGET}\n{}",
-            manifest.display(),
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let wasm = target_dir
-            .join(TARGET)
-            .join("release/funk-wasi-std-guest.wasm");
+        let wasm =
+            support::build(&manifest, TARGET, true, &target_dir).join("funk-wasi-std-guest.wasm");
         std::fs::read(&wasm).unwrap_or_else(|e| panic!("cannot read {}: {e}", wasm.display()))
     })
 }

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 /// The engines `funk --engine` takes.
 pub const ENGINES: [&str; 2] = ["wasmtime", "wasmer"];
@@ -25,55 +24,11 @@ pub fn funk() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_funk"))
 }
 
-/// Environment variables the outer `cargo test` set for the host build,
-/// which must not leak into a guest build.
-fn leaks_into_guest_build(key: &str) -> bool {
-    matches!(
-        key,
-        "RUSTFLAGS"
-            | "CARGO_ENCODED_RUSTFLAGS"
-            | "CARGO_BUILD_RUSTFLAGS"
-            | "CARGO_BUILD_TARGET"
-            | "CARGO_BUILD_TARGET_DIR"
-            | "CARGO_TARGET_DIR"
-            | "RUSTC_WORKSPACE_WRAPPER"
-            | "CARGO_MANIFEST_DIR"
-    ) || key.starts_with("CARGO_PROFILE_")
-        || key.starts_with("CARGO_TARGET_WASM32")
-}
+#[path = "../../../tests/support/guest_build.rs"]
+mod guest_build;
 
-/// A `cargo` command for a guest build in `target_dir` (a directory of its
-/// own: the outer cargo holds the lock on the workspace's).
-pub fn cargo(target_dir: &Path) -> Command {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = Command::new(cargo);
-    for (key, _) in std::env::vars_os() {
-        if key.to_str().is_some_and(leaks_into_guest_build) {
-            command.env_remove(&key);
-        }
-    }
-    command.env("CARGO_TARGET_DIR", target_dir);
-    command
-}
-
-/// Runs `command`; panics with its output if it cannot start.
-pub fn output(command: &mut Command) -> Output {
-    command
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"))
-}
-
-/// Panics with the command's output unless it succeeded.
-pub fn check(what: &str, output: &Output) {
-    if !output.status.success() {
-        panic!(
-            "{what} failed ({}).\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            output.status,
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-}
+#[allow(unused_imports)]
+pub use guest_build::{build, cargo, check, ensure_target, output};
 
 /// Builds the guest crate under `tests/guests/<name>` for wasm32-wasip1
 /// (debug, as `cargo test` would) and returns the `.wasm` of binary `bin`.
@@ -83,13 +38,7 @@ pub fn build_guest(name: &str, bin: &str) -> PathBuf {
         .join(name)
         .join("Cargo.toml");
     let target_dir = workspace().join("target/funk-runtime-guests");
-    let out = output(
-        cargo(&target_dir)
-            .args(["build", "--target", TARGET, "--manifest-path"])
-            .arg(&manifest),
-    );
-    check(&format!("building {}", manifest.display()), &out);
-    target_dir.join(TARGET).join("debug").join(format!("{bin}.wasm"))
+    build(&manifest, TARGET, false, &target_dir).join(format!("{bin}.wasm"))
 }
 
 /// What one test of a libtest-style report said.
