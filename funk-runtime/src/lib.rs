@@ -1,3 +1,5 @@
 //! funk-runtime: a Lunatic-compatible actor runtime built on funk.
 
 #![warn(missing_docs)]
+
+pub mod preempt;

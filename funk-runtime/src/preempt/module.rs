@@ -1,0 +1,301 @@
+//! Rewriting the module around the bodies: the added type, import, global and export,
+//! and every function index that the new import moves.
+//!
+//! The yield import is appended after the module's own imports, so it takes the index
+//! right after the imported functions and every defined function moves up one: calls,
+//! `ref.func` (in code and in constant expressions), element segments, exports, the
+//! start function and the name section follow through [`Reencode::function_index`].
+//! The type and the budget global are appended last in their index spaces, so nothing
+//! else moves. Sections the module lacks are created in their place in the section
+//! order.
+//!
+//! Custom sections are kept, except those that describe code by byte offset and would
+//! be wrong after the rewrite: DWARF (`.debug_*`) and code metadata such as branch
+//! hints (`metadata.code.*`). A name section that does not parse is dropped rather
+//! than failing the module: names are advisory.
+
+use std::convert::Infallible;
+
+use wasm_encoder::reencode::{self, Reencode, utils};
+use wasm_encoder::{
+    CodeSection, ConstExpr, EntityType, ExportKind, ExportSection, GlobalSection, GlobalType,
+    ImportSection, Module, NameMap, NameSection, SectionId, TypeSection, ValType,
+};
+use wasmparser::{CustomSectionReader, FunctionBody, KnownCustom, Name};
+
+use super::Options;
+use super::body::Rewrite;
+use super::inject::Targets;
+use super::scan::Facts;
+
+type Result<T> = std::result::Result<T, reencode::Error<Infallible>>;
+
+/// The sections the pass adds an entry to, in section order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Added {
+    Type,
+    Import,
+    Global,
+    Export,
+}
+
+impl Added {
+    const ALL: [Added; 4] = [Added::Type, Added::Import, Added::Global, Added::Export];
+
+    fn id(self) -> SectionId {
+        match self {
+            Added::Type => SectionId::Type,
+            Added::Import => SectionId::Import,
+            Added::Global => SectionId::Global,
+            Added::Export => SectionId::Export,
+        }
+    }
+}
+
+/// Where a non-custom section goes in a module: the binary format's order, in which
+/// the tag section sits between memories and globals, out of its id's order.
+fn position(id: SectionId) -> u8 {
+    match id {
+        SectionId::Custom => 0,
+        SectionId::Type => 1,
+        SectionId::Import => 2,
+        SectionId::Function => 3,
+        SectionId::Table => 4,
+        SectionId::Memory => 5,
+        SectionId::Tag => 6,
+        SectionId::Global => 7,
+        SectionId::Export => 8,
+        SectionId::Start => 9,
+        SectionId::Element => 10,
+        SectionId::DataCount => 11,
+        SectionId::Code => 12,
+        SectionId::Data => 13,
+    }
+}
+
+/// Whether a custom section describes code by offset and so cannot survive the rewrite.
+fn describes_code_offsets(name: &str) -> bool {
+    name.starts_with(".debug_") || name.starts_with("metadata.code.")
+}
+
+/// The re-encoder that instruments a module in one pass over its sections.
+pub(super) struct Instrumenter<'a> {
+    options: &'a Options,
+    /// The type index of `(func (param i64) (result i64))`.
+    yield_type: u32,
+    rewrite: Rewrite,
+    /// Which of the additions are written already.
+    written: [bool; 4],
+}
+
+impl<'a> Instrumenter<'a> {
+    pub(super) fn new(options: &'a Options, facts: &Facts) -> Self {
+        Instrumenter {
+            options,
+            yield_type: facts.types,
+            rewrite: Rewrite {
+                targets: Targets {
+                    budget: facts.globals,
+                    yield_func: facts.func_imports,
+                },
+                first_defined: facts.func_imports,
+            },
+            written: [false, false, false, options.budget_export.is_none()],
+        }
+    }
+
+    /// Instruments `wasm`, which [`scan`](super::scan::scan) has validated.
+    pub(super) fn run(mut self, wasm: &[u8]) -> Result<Vec<u8>> {
+        let mut module = Module::new();
+        self.parse_core_module(&mut module, wasmparser::Parser::new(0), wasm)?;
+        Ok(module.finish())
+    }
+
+    fn mark(&mut self, added: Added) {
+        self.written[added as usize] = true;
+    }
+
+    fn add_type(&mut self, types: &mut TypeSection) {
+        types.ty().function([ValType::I64], [ValType::I64]);
+        self.mark(Added::Type);
+    }
+
+    fn add_import(&mut self, imports: &mut ImportSection) {
+        let options = self.options;
+        let ty = EntityType::Function(self.yield_type);
+        imports.import(&options.import_module, &options.import_name, ty);
+        self.mark(Added::Import);
+    }
+
+    fn add_global(&mut self, globals: &mut GlobalSection) {
+        let ty = GlobalType {
+            val_type: ValType::I64,
+            mutable: true,
+            shared: false,
+        };
+        globals.global(ty, &ConstExpr::i64_const(self.options.initial_budget));
+        self.mark(Added::Global);
+    }
+
+    fn add_export(&mut self, exports: &mut ExportSection) {
+        if let Some(name) = &self.options.budget_export {
+            exports.export(name, ExportKind::Global, self.rewrite.targets.budget);
+        }
+        self.mark(Added::Export);
+    }
+
+    /// Writes `added` as a section of its own: the module has none of that kind.
+    fn add_section(&mut self, module: &mut Module, added: Added) {
+        match added {
+            Added::Type => {
+                let mut types = TypeSection::new();
+                self.add_type(&mut types);
+                module.section(&types);
+            }
+            Added::Import => {
+                let mut imports = ImportSection::new();
+                self.add_import(&mut imports);
+                module.section(&imports);
+            }
+            Added::Global => {
+                let mut globals = GlobalSection::new();
+                self.add_global(&mut globals);
+                module.section(&globals);
+            }
+            Added::Export => {
+                let mut exports = ExportSection::new();
+                self.add_export(&mut exports);
+                module.section(&exports);
+            }
+        }
+    }
+
+    fn yield_name(&self) -> String {
+        format!("{}::{}", self.options.import_module, self.options.import_name)
+    }
+}
+
+impl Reencode for Instrumenter<'_> {
+    type Error = Infallible;
+
+    fn function_index(&mut self, func: u32) -> Result<u32> {
+        Ok(if func >= self.rewrite.first_defined {
+            func + 1
+        } else {
+            func
+        })
+    }
+
+    fn parse_type_section(
+        &mut self,
+        types: &mut TypeSection,
+        section: wasmparser::TypeSectionReader<'_>,
+    ) -> Result<()> {
+        utils::parse_type_section(self, types, section)?;
+        self.add_type(types);
+        Ok(())
+    }
+
+    fn parse_import_section(
+        &mut self,
+        imports: &mut ImportSection,
+        section: wasmparser::ImportSectionReader<'_>,
+    ) -> Result<()> {
+        utils::parse_import_section(self, imports, section)?;
+        self.add_import(imports);
+        Ok(())
+    }
+
+    fn parse_global_section(
+        &mut self,
+        globals: &mut GlobalSection,
+        section: wasmparser::GlobalSectionReader<'_>,
+    ) -> Result<()> {
+        utils::parse_global_section(self, globals, section)?;
+        self.add_global(globals);
+        Ok(())
+    }
+
+    fn parse_export_section(
+        &mut self,
+        exports: &mut ExportSection,
+        section: wasmparser::ExportSectionReader<'_>,
+    ) -> Result<()> {
+        utils::parse_export_section(self, exports, section)?;
+        self.add_export(exports);
+        Ok(())
+    }
+
+    /// Before each section (and at the end), writes the additions whose place has come
+    /// and that no section of the module took.
+    fn intersperse_section_hook(
+        &mut self,
+        module: &mut Module,
+        _after: Option<SectionId>,
+        before: Option<SectionId>,
+    ) -> Result<()> {
+        for added in Added::ALL {
+            let due = before.is_none_or(|next| position(next) > position(added.id()));
+            if due && !self.written[added as usize] {
+                self.add_section(module, added);
+            }
+        }
+        Ok(())
+    }
+
+    fn parse_function_body(
+        &mut self,
+        code: &mut CodeSection,
+        func: FunctionBody<'_>,
+    ) -> Result<()> {
+        code.raw(&self.rewrite.body(&func)?);
+        Ok(())
+    }
+
+    fn parse_custom_section(
+        &mut self,
+        module: &mut Module,
+        section: CustomSectionReader<'_>,
+    ) -> Result<()> {
+        match section.as_known() {
+            KnownCustom::Name(names) => {
+                if let Ok(names) = self.custom_name_section(names) {
+                    module.section(&names);
+                }
+            }
+            _ if describes_code_offsets(section.name()) => {}
+            _ => {
+                module.section(&self.custom_section(section)?);
+            }
+        }
+        Ok(())
+    }
+
+    /// Function names move with their functions; the yield import gets a name too.
+    fn parse_custom_name_subsection(
+        &mut self,
+        names: &mut NameSection,
+        section: Name<'_>,
+    ) -> Result<()> {
+        let Name::Function(map) = section else {
+            return utils::parse_custom_name_subsection(self, names, section);
+        };
+        let yield_func = self.rewrite.targets.yield_func;
+        let yield_name = self.yield_name();
+        let mut functions = NameMap::new();
+        let mut named = false;
+        for naming in map {
+            let naming = naming?;
+            if !named && naming.index >= yield_func {
+                functions.append(yield_func, &yield_name);
+                named = true;
+            }
+            functions.append(self.function_index(naming.index)?, naming.name);
+        }
+        if !named {
+            functions.append(yield_func, &yield_name);
+        }
+        names.functions(&functions);
+        Ok(())
+    }
+}
