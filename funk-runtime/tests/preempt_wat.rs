@@ -73,7 +73,10 @@ fn loop_without_memory_or_globals_preserves_results() {
     let calls = [i32s(&[0]), i32s(&[1]), i32s(&[1000]), i32s(&[100_000])];
     let calls: Vec<(&str, &[Arg])> = calls.iter().map(|a| ("sum", a.as_slice())).collect();
     let yields = same_on_both(SUM_LOOP, &Plan::calls(10, &calls));
-    assert!(yields > 1000, "a budget of 10 makes the long loop yield often: {yields}");
+    assert!(
+        yields > 1000,
+        "a budget of 10 makes the long loop yield often: {yields}"
+    );
 }
 
 #[test]
@@ -108,10 +111,17 @@ fn traps_are_the_same_in_loops_and_calls() {
         (i32.trunc_f64_s (f64.const 1e100))))
     "#;
     let one = i32s(&[1]);
-    let calls: Vec<(&str, &[Arg])> = ["div", "oob", "null_call", "bad_sig", "unreachable", "overflow"]
-        .into_iter()
-        .map(|name| (name, one.as_slice()))
-        .collect();
+    let calls: Vec<(&str, &[Arg])> = [
+        "div",
+        "oob",
+        "null_call",
+        "bad_sig",
+        "unreachable",
+        "overflow",
+    ]
+    .into_iter()
+    .map(|name| (name, one.as_slice()))
+    .collect();
     same_on_both(wat, &Plan::calls(5, &calls));
 }
 
@@ -179,7 +189,10 @@ fn exported_globals_and_memory_preserve_results() {
           (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
         (memory.grow (i32.const 1))))
     "#;
-    same_on_both(wat, &Plan::calls(4, &[("fill", &i32s(&[300])), ("fill", &i32s(&[9]))]));
+    same_on_both(
+        wat,
+        &Plan::calls(4, &[("fill", &i32s(&[300])), ("fill", &i32s(&[9]))]),
+    );
 }
 
 #[test]
@@ -274,7 +287,9 @@ fn br_table_into_loop_preserves_results() {
 
 #[test]
 fn deeply_nested_loops_preserve_results() {
-    let mut wat = String::from("(module (func (export \"nest\") (param $n i32) (result i32) (local $c i32)\n");
+    let mut wat = String::from(
+        "(module (func (export \"nest\") (param $n i32) (result i32) (local $c i32)\n",
+    );
     let depth = 12;
     for d in 0..depth {
         wat.push_str(&format!("(local.set $n (i32.const 0)) (loop $l{d}\n"));
@@ -292,15 +307,22 @@ fn deeply_nested_loops_preserve_results() {
 /// A body with many thousands of operators and a loop whose body is larger than a
 /// one- or two-byte cost immediate holds.
 fn huge_function(ops: usize) -> String {
-    let mut wat = String::from("(module (func (export \"big\") (param $n i32) (result i32) (local $x i32)\n");
+    let mut wat =
+        String::from("(module (func (export \"big\") (param $n i32) (result i32) (local $x i32)\n");
     for i in 0..ops / 4 {
-        wat.push_str(&format!("(local.set $x (i32.add (local.get $x) (i32.const {i})))\n"));
+        wat.push_str(&format!(
+            "(local.set $x (i32.add (local.get $x) (i32.const {i})))\n"
+        ));
     }
     wat.push_str("(loop $l\n");
     for i in 0..ops / 4 {
-        wat.push_str(&format!("(local.set $x (i32.xor (local.get $x) (i32.const {i})))\n"));
+        wat.push_str(&format!(
+            "(local.set $x (i32.xor (local.get $x) (i32.const {i})))\n"
+        ));
     }
-    wat.push_str("(br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))\n(local.get $x)))");
+    wat.push_str(
+        "(br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))\n(local.get $x)))",
+    );
     wat
 }
 
@@ -434,7 +456,10 @@ fn loops_in_unreachable_code_are_instrumented_validly() {
         (loop $l (br $l))
         (i32.const 0)))
     "#;
-    same_on_both(wat, &Plan::calls(1, &[("run", &i32s(&[3])), ("after_return", &[])]));
+    same_on_both(
+        wat,
+        &Plan::calls(1, &[("run", &i32s(&[3])), ("after_return", &[])]),
+    );
 }
 
 #[test]
@@ -457,8 +482,14 @@ fn exceptions_thrown_out_of_loops_are_caught_the_same() {
     "#,
     );
     let instrumented = preempt::instrument(&wasm, &Options::default()).unwrap();
-    wasmparser::Validator::new().validate_all(&instrumented).unwrap();
-    same_on_wasmer(&wasm, &Plan::calls(5, &[("run", &[])]), &wasmer_run::no_imports);
+    wasmparser::Validator::new()
+        .validate_all(&instrumented)
+        .unwrap();
+    same_on_wasmer(
+        &wasm,
+        &Plan::calls(5, &[("run", &[])]),
+        &wasmer_run::no_imports,
+    );
 }
 
 #[test]
@@ -500,8 +531,11 @@ fn legacy_exceptions_and_gc_instrument_to_valid_modules() {
     ] {
         let wasm = wasm(wat);
         let instrumented = preempt::instrument(&wasm, &Options::default()).unwrap();
-        let mut validator = wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all());
-        validator.validate_all(&instrumented).unwrap_or_else(|e| panic!("{e}\n{wat}"));
+        let mut validator =
+            wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all());
+        validator
+            .validate_all(&instrumented)
+            .unwrap_or_else(|e| panic!("{e}\n{wat}"));
     }
 }
 
@@ -570,16 +604,30 @@ impl Host {
 
 /// Runs `name(args)` of the instrumented `wat` on Wasmtime; returns the outcome (results
 /// or trap text), the host, and the budget global afterwards.
-fn on_wasmtime(wat: &str, options: &Options, host: Host, name: &str, args: &[wasmtime::Val], results: usize) -> (Result<Vec<i64>, String>, Host, i64) {
+fn on_wasmtime(
+    wat: &str,
+    options: &Options,
+    host: Host,
+    name: &str,
+    args: &[wasmtime::Val],
+    results: usize,
+) -> (Result<Vec<i64>, String>, Host, i64) {
     use wasmtime::{Caller, Linker, Module, Store, Val};
     let wasm = preempt::instrument(&wasm(wat), options).unwrap();
     let engine = wasmtime_engine();
     let module = Module::new(engine, &wasm).unwrap();
     let mut linker = Linker::new(engine);
     linker
-        .func_wrap("funk", "yield", |mut caller: Caller<'_, Host>, left: i64| -> wasmtime::Result<i64> {
-            caller.data_mut().on_yield(left).map_err(wasmtime::Error::msg)
-        })
+        .func_wrap(
+            "funk",
+            "yield",
+            |mut caller: Caller<'_, Host>, left: i64| -> wasmtime::Result<i64> {
+                caller
+                    .data_mut()
+                    .on_yield(left)
+                    .map_err(wasmtime::Error::msg)
+            },
+        )
         .unwrap();
     let mut store = Store::new(engine, host);
     store.set_fuel(u64::MAX).unwrap();
@@ -588,29 +636,63 @@ fn on_wasmtime(wat: &str, options: &Options, host: Host, name: &str, args: &[was
     let mut out = vec![Val::I32(0); results];
     let outcome = func
         .call(&mut store, args, &mut out)
-        .map(|()| out.iter().map(|v| v.i32().map(i64::from).or(v.i64()).unwrap()).collect())
+        .map(|()| {
+            out.iter()
+                .map(|v| v.i32().map(i64::from).or(v.i64()).unwrap())
+                .collect()
+        })
         .map_err(|e| format!("{e:#}"));
-    let budget = instance.get_global(&mut store, "funk_budget").unwrap().get(&mut store).unwrap_i64();
+    let budget = instance
+        .get_global(&mut store, "funk_budget")
+        .unwrap()
+        .get(&mut store)
+        .unwrap_i64();
     (outcome, store.into_data(), budget)
 }
 
 /// The same on Wasmer.
-fn on_wasmer(wat: &str, options: &Options, host: Host, name: &str, args: &[wasmer::Value]) -> (Result<Vec<i64>, String>, Host, i64) {
-    use wasmer::{Function, FunctionEnv, FunctionEnvMut, Instance, Module, RuntimeError, Store, imports};
+fn on_wasmer(
+    wat: &str,
+    options: &Options,
+    host: Host,
+    name: &str,
+    args: &[wasmer::Value],
+) -> (Result<Vec<i64>, String>, Host, i64) {
+    use wasmer::{
+        Function, FunctionEnv, FunctionEnvMut, Instance, Module, RuntimeError, Store, imports,
+    };
     let wasm = preempt::instrument(&wasm(wat), options).unwrap();
     let mut store = Store::default();
     let module = Module::new(&store, &wasm).unwrap();
     let env = FunctionEnv::new(&mut store, host);
-    let yield_ = Function::new_typed_with_env(&mut store, &env, |mut env: FunctionEnvMut<'_, Host>, left: i64| {
-        env.data_mut().on_yield(left).map_err(RuntimeError::new)
-    });
-    let instance = Instance::new(&mut store, &module, &imports! { "funk" => { "yield" => yield_ } }).unwrap();
+    let yield_ = Function::new_typed_with_env(
+        &mut store,
+        &env,
+        |mut env: FunctionEnvMut<'_, Host>, left: i64| {
+            env.data_mut().on_yield(left).map_err(RuntimeError::new)
+        },
+    );
+    let instance = Instance::new(
+        &mut store,
+        &module,
+        &imports! { "funk" => { "yield" => yield_ } },
+    )
+    .unwrap();
     let func = instance.exports.get_function(name).unwrap().clone();
     let outcome = func
         .call(&mut store, args)
-        .map(|out| out.iter().map(|v| v.i32().map(i64::from).or(v.i64()).unwrap()).collect())
+        .map(|out| {
+            out.iter()
+                .map(|v| v.i32().map(i64::from).or(v.i64()).unwrap())
+                .collect()
+        })
         .map_err(|e| e.message());
-    let budget = instance.exports.get_global("funk_budget").unwrap().get(&mut store).unwrap_i64();
+    let budget = instance
+        .exports
+        .get_global("funk_budget")
+        .unwrap()
+        .get(&mut store)
+        .unwrap_i64();
     let host = std::mem::replace(env.as_mut(&mut store), Host::new(0, 1, None));
     (outcome, host, budget)
 }
@@ -631,7 +713,10 @@ fn countdown_yields(n: u64, slice: i64) -> u64 {
 
 #[test]
 fn spinning_loop_reaches_the_yield_import_and_a_trap_there_kills_it() {
-    let options = Options { initial_budget: 1000, ..Options::default() };
+    let options = Options {
+        initial_budget: 1000,
+        ..Options::default()
+    };
     let mut host = Host::new(1000, 1000, None);
     host.kill_after = Some(5);
     let (outcome, host, _) = on_wasmtime(SPIN, &options, host, "forever", &[], 0);
@@ -649,21 +734,55 @@ fn spinning_loop_reaches_the_yield_import_and_a_trap_there_kills_it() {
 fn the_budget_returned_by_yield_sets_the_slice_length() {
     let n = 10_000u64;
     for slice in [1, 6, 7, 8, 50, 700, 1000, 69_999, 70_000, 1 << 40] {
-        let options = Options { initial_budget: slice, ..Options::default() };
+        let options = Options {
+            initial_budget: slice,
+            ..Options::default()
+        };
         let args = [wasmtime::Val::I32(n as i32)];
-        let (outcome, host, budget) = on_wasmtime(SPIN, &options, Host::new(slice, slice, None), "countdown", &args, 1);
+        let (outcome, host, budget) = on_wasmtime(
+            SPIN,
+            &options,
+            Host::new(slice, slice, None),
+            "countdown",
+            &args,
+            1,
+        );
         assert_eq!(outcome.unwrap(), [0]);
         assert_eq!(host.yields, countdown_yields(n, slice), "slice {slice}");
         // A yield comes at the first header that spends the budget: at most one
         // iteration's charge (7) late, the entry's (3) too for the first.
-        assert!(host.lefts.iter().all(|&left| (-9..=0).contains(&left)), "slice {slice}: {:?}", host.lefts);
-        assert!(host.lefts.iter().skip(1).all(|&left| (-6..=0).contains(&left)), "slice {slice}");
-        assert_eq!(host.meter.consumed(budget), 3 + 7 * n, "slice {slice}: the exact charge");
+        assert!(
+            host.lefts.iter().all(|&left| (-9..=0).contains(&left)),
+            "slice {slice}: {:?}",
+            host.lefts
+        );
+        assert!(
+            host.lefts
+                .iter()
+                .skip(1)
+                .all(|&left| (-6..=0).contains(&left)),
+            "slice {slice}"
+        );
+        assert_eq!(
+            host.meter.consumed(budget),
+            3 + 7 * n,
+            "slice {slice}: the exact charge"
+        );
 
         let args = [wasmer::Value::I32(n as i32)];
-        let (outcome, host, budget) = on_wasmer(SPIN, &options, Host::new(slice, slice, None), "countdown", &args);
+        let (outcome, host, budget) = on_wasmer(
+            SPIN,
+            &options,
+            Host::new(slice, slice, None),
+            "countdown",
+            &args,
+        );
         assert_eq!(outcome.unwrap(), [0]);
-        assert_eq!(host.yields, countdown_yields(n, slice), "wasmer, slice {slice}");
+        assert_eq!(
+            host.yields,
+            countdown_yields(n, slice),
+            "wasmer, slice {slice}"
+        );
         assert_eq!(host.meter.consumed(budget), 3 + 7 * n);
     }
 }
@@ -681,15 +800,34 @@ fn recursion_without_loops_yields_at_function_entries() {
     "#;
     // fib(20) = 6765 takes 2 * fib(21) - 1 = 21891 calls of 17 reductions each.
     let calls = 21_891u64;
-    let options = Options { initial_budget: 100, ..Options::default() };
-    let (outcome, host, budget) =
-        on_wasmtime(fib, &options, Host::new(100, 100, None), "fib", &[wasmtime::Val::I32(20)], 1);
+    let options = Options {
+        initial_budget: 100,
+        ..Options::default()
+    };
+    let (outcome, host, budget) = on_wasmtime(
+        fib,
+        &options,
+        Host::new(100, 100, None),
+        "fib",
+        &[wasmtime::Val::I32(20)],
+        1,
+    );
     assert_eq!(outcome.unwrap(), [6765]);
     assert_eq!(host.meter.consumed(budget), 17 * calls);
     // Each yield forgives an overdraft of at most 16 (one body less one reduction).
     let consumed = 17 * calls;
-    assert!((consumed / 117..=consumed / 100).contains(&host.yields), "{}", host.yields);
-    let (outcome, host, budget) = on_wasmer(fib, &options, Host::new(100, 100, None), "fib", &[wasmer::Value::I32(20)]);
+    assert!(
+        (consumed / 117..=consumed / 100).contains(&host.yields),
+        "{}",
+        host.yields
+    );
+    let (outcome, host, budget) = on_wasmer(
+        fib,
+        &options,
+        Host::new(100, 100, None),
+        "fib",
+        &[wasmer::Value::I32(20)],
+    );
     assert_eq!(outcome.unwrap(), [6765]);
     assert_eq!(host.meter.consumed(budget), 17 * calls);
 }
@@ -707,27 +845,56 @@ fn leaf_functions_are_charged_but_only_callers_check() {
         (local.get $acc)))
     "#;
     // run: entry 3 (loop, local.get, end); loop body 9; leaf 4.
-    let options = Options { initial_budget: 13, ..Options::default() };
-    let (outcome, host, budget) =
-        on_wasmtime(wat, &options, Host::new(13, 13, None), "run", &[wasmtime::Val::I32(100)], 1);
+    let options = Options {
+        initial_budget: 13,
+        ..Options::default()
+    };
+    let (outcome, host, budget) = on_wasmtime(
+        wat,
+        &options,
+        Host::new(13, 13, None),
+        "run",
+        &[wasmtime::Val::I32(100)],
+        1,
+    );
     assert_eq!(outcome.unwrap(), [100]);
     assert_eq!(host.meter.consumed(budget), 3 + 100 * (9 + 4));
     // Checks happen only at `run`'s entry and loop header, where the leaf's last
     // charge (4) and the header's (9) are the most the budget can be short by.
-    assert!(host.lefts.iter().all(|&left| (-12..=0).contains(&left)), "{:?}", host.lefts);
+    assert!(
+        host.lefts.iter().all(|&left| (-12..=0).contains(&left)),
+        "{:?}",
+        host.lefts
+    );
 }
 
 #[test]
 fn a_compute_limit_stops_a_spinning_guest_within_one_region() {
     let limit = 100_000;
-    let options = Options { initial_budget: 1000, ..Options::default() };
-    let (outcome, host, budget) = on_wasmtime(SPIN, &options, Host::new(1000, 1000, Some(limit)), "forever", &[], 0);
+    let options = Options {
+        initial_budget: 1000,
+        ..Options::default()
+    };
+    let (outcome, host, budget) = on_wasmtime(
+        SPIN,
+        &options,
+        Host::new(1000, 1000, Some(limit)),
+        "forever",
+        &[],
+        0,
+    );
     assert!(outcome.unwrap_err().contains("compute limit reached"));
     let consumed = host.meter.consumed(budget);
     // `forever`'s loop charges 2 (`br`, `end`) per iteration.
     assert!((limit..limit + 2).contains(&consumed), "{consumed}");
 
-    let (outcome, host, budget) = on_wasmer(SPIN, &options, Host::new(1000, 1000, Some(limit)), "forever", &[]);
+    let (outcome, host, budget) = on_wasmer(
+        SPIN,
+        &options,
+        Host::new(1000, 1000, Some(limit)),
+        "forever",
+        &[],
+    );
     assert!(outcome.unwrap_err().contains("compute limit reached"));
     assert!((limit..limit + 2).contains(&host.meter.consumed(budget)));
 }
@@ -737,7 +904,14 @@ fn the_exported_budget_tells_what_a_call_without_yields_consumed() {
     let wat = r#"(module (func (export "add") (param i32 i32) (result i32)
         (i32.add (local.get 0) (local.get 1))))"#;
     let args = [wasmtime::Val::I32(2), wasmtime::Val::I32(3)];
-    let (outcome, host, budget) = on_wasmtime(wat, &Options::default(), Host::new(100_000, 100_000, None), "add", &args, 1);
+    let (outcome, host, budget) = on_wasmtime(
+        wat,
+        &Options::default(),
+        Host::new(100_000, 100_000, None),
+        "add",
+        &args,
+        1,
+    );
     assert_eq!(outcome.unwrap(), [5]);
     assert_eq!(host.yields, 0);
     assert_eq!(budget, preempt::DEFAULT_BUDGET - 4);
@@ -754,7 +928,10 @@ fn instrumenting_twice_is_refused() {
     let err = preempt::instrument(&once, &Options::default()).unwrap_err();
     assert_eq!(
         err,
-        InstrumentError::ImportTaken { module: "funk".into(), name: "yield".into() }
+        InstrumentError::ImportTaken {
+            module: "funk".into(),
+            name: "yield".into()
+        }
     );
     assert!(err.to_string().contains("instrumented already"), "{err}");
 }
@@ -765,7 +942,10 @@ fn a_taken_budget_export_name_is_refused_and_none_exports_nothing() {
     let err = preempt::instrument(&wasm(wat), &Options::default()).unwrap_err();
     assert_eq!(err, InstrumentError::ExportTaken("funk_budget".into()));
 
-    let options = Options { budget_export: None, ..Options::default() };
+    let options = Options {
+        budget_export: None,
+        ..Options::default()
+    };
     let out = preempt::instrument(&wasm(wat), &options).unwrap();
     let module = wasmtime::Module::new(wasmtime_engine(), &out).unwrap();
     let exports: Vec<_> = module.exports().map(|e| e.name().to_owned()).collect();
@@ -786,11 +966,46 @@ fn invalid_modules_and_components_are_refused() {
     assert!(err.to_string().contains("component"), "{err}");
 }
 
+/// A module with one function `body`, no globals and one type, in the binary format:
+/// the text format would refuse the out-of-range indices.
+fn raw_module(body: &[u8]) -> Vec<u8> {
+    let mut module = b"\0asm\x01\0\0\0".to_vec();
+    module.extend([1, 4, 1, 0x60, 0, 0]); // type section: (func)
+    module.extend([3, 2, 1, 0]); // function section: one function of type 0
+    let mut code = vec![1, body.len() as u8 + 1, 0]; // one body, no locals
+    code.extend(body);
+    module.extend([10, code.len() as u8]);
+    module.extend(code);
+    module
+}
+
+#[test]
+fn a_body_naming_the_indices_the_pass_will_add_is_refused() {
+    // The budget global and the yield type take the first free indices: naming them
+    // in an invalid module must not come out valid. (The yield function cannot be
+    // named: every index from its own up moves.)
+    for (what, body) in [
+        ("the budget global", &[0x23, 0, 0x1a, 0x0b][..]), // global.get 0; drop
+        ("the yield type", &[0x42, 0, 0x02, 1, 0x0b, 0x1a, 0x0b][..]), // i64.const 0; block (type 1) end; drop
+    ] {
+        let err = preempt::instrument(&raw_module(body), &Options::default()).unwrap_err();
+        assert!(
+            matches!(err, InstrumentError::Invalid { .. }),
+            "{what}: {err}"
+        );
+    }
+    // The same module with a valid body instruments.
+    preempt::instrument(&raw_module(&[0x0b]), &Options::default()).unwrap();
+}
+
 #[test]
 fn an_empty_module_gets_the_type_import_global_and_export() {
     let out = preempt::instrument(&wasm("(module)"), &Options::default()).unwrap();
     let module = wasmtime::Module::new(wasmtime_engine(), &out).unwrap();
-    let imports: Vec<_> = module.imports().map(|i| (i.module().to_owned(), i.name().to_owned())).collect();
+    let imports: Vec<_> = module
+        .imports()
+        .map(|i| (i.module().to_owned(), i.name().to_owned()))
+        .collect();
     assert_eq!(imports, [("funk".to_owned(), "yield".to_owned())]);
     let exports: Vec<_> = module.exports().map(|e| e.name().to_owned()).collect();
     assert_eq!(exports, ["funk_budget"]);
@@ -807,7 +1022,10 @@ fn custom_import_and_export_names_are_used() {
     let out = preempt::instrument(&wasm(SPIN), &options).unwrap();
     let module = wasmtime::Module::new(wasmtime_engine(), &out).unwrap();
     let import = module.imports().next().unwrap();
-    assert_eq!((import.module(), import.name()), ("lunatic::process", "preempt"));
+    assert_eq!(
+        (import.module(), import.name()),
+        ("lunatic::process", "preempt")
+    );
     assert!(module.exports().any(|e| e.name() == "__reductions"));
 }
 
@@ -842,17 +1060,31 @@ fn the_name_section_follows_moved_function_indices() {
     let out = preempt::instrument(&wasm(wat), &Options::default()).unwrap();
     assert_eq!(
         function_names(&out),
-        [(0, "first".into()), (1, "funk::yield".into()), (2, "second".into()), (3, "third".into())]
+        [
+            (0, "first".into()),
+            (1, "funk::yield".into()),
+            (2, "second".into()),
+            (3, "third".into())
+        ]
     );
 }
 
 #[test]
 fn dwarf_and_branch_hints_are_dropped_other_custom_sections_kept() {
     let mut module = wasm(SPIN);
-    for (name, data) in [(".debug_info", &b"dwarf"[..]), ("metadata.code.branch_hint", b""), ("producers", b"\0"), ("keep", b"me")] {
+    for (name, data) in [
+        (".debug_info", &b"dwarf"[..]),
+        ("metadata.code.branch_hint", b""),
+        ("producers", b"\0"),
+        ("keep", b"me"),
+    ] {
         use wasm_encoder::Encode;
         module.push(0); // the custom section id; the encoding brings its size
-        wasm_encoder::CustomSection { name: name.into(), data: data.into() }.encode(&mut module);
+        wasm_encoder::CustomSection {
+            name: name.into(),
+            data: data.into(),
+        }
+        .encode(&mut module);
     }
     let out = preempt::instrument(&module, &Options::default()).unwrap();
     let customs: Vec<String> = wasmparser::Parser::new(0)
@@ -862,19 +1094,36 @@ fn dwarf_and_branch_hints_are_dropped_other_custom_sections_kept() {
             _ => None,
         })
         .collect();
-    assert!(customs.iter().any(|n| n == "keep") && customs.iter().any(|n| n == "producers"), "{customs:?}");
-    assert!(!customs.iter().any(|n| n.starts_with(".debug") || n.starts_with("metadata.code")), "{customs:?}");
+    assert!(
+        customs.iter().any(|n| n == "keep") && customs.iter().any(|n| n == "producers"),
+        "{customs:?}"
+    );
+    assert!(
+        !customs
+            .iter()
+            .any(|n| n.starts_with(".debug") || n.starts_with("metadata.code")),
+        "{customs:?}"
+    );
 }
 
 /// The cost immediates of the checks after each `loop` of the first function body.
 fn loop_charges(wasm: &[u8]) -> Vec<i64> {
     for payload in wasmparser::Parser::new(0).parse_all(wasm) {
         if let wasmparser::Payload::CodeSectionEntry(body) = payload.unwrap() {
-            let ops: Vec<_> = body.get_operators_reader().unwrap().into_iter().map(|op| op.unwrap()).collect();
+            let ops: Vec<_> = body
+                .get_operators_reader()
+                .unwrap()
+                .into_iter()
+                .map(|op| op.unwrap())
+                .collect();
             return ops
                 .windows(3)
                 .filter_map(|w| match w {
-                    [wasmparser::Operator::Loop { .. }, wasmparser::Operator::GlobalGet { .. }, wasmparser::Operator::I64Const { value }] => Some(*value),
+                    [
+                        wasmparser::Operator::Loop { .. },
+                        wasmparser::Operator::GlobalGet { .. },
+                        wasmparser::Operator::I64Const { value },
+                    ] => Some(*value),
                     _ => None,
                 })
                 .collect();
@@ -888,7 +1137,9 @@ fn a_function_over_a_megabyte_gets_exact_padded_charges() {
     // Pairs of a 4-byte `i32.const` and a 1-byte `i32.add`: a body over 1 MiB needs
     // a four-byte cost immediate.
     let pairs = 220_000;
-    let mut wat = String::from("(module (func (result i32) (i32.const 0) (loop $l (param i32) (result i32)\n");
+    let mut wat = String::from(
+        "(module (func (result i32) (i32.const 0) (loop $l (param i32) (result i32)\n",
+    );
     for _ in 0..pairs {
         wat.push_str("i32.const 1000000 i32.add\n");
     }

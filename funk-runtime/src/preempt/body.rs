@@ -1,6 +1,6 @@
 //! Rewriting one function body: charges and checks in, function indices moved.
 //!
-//! The body is read once. Operators are copied as raw bytes except the few that name a
+//! The body is read once, each operator validated as it is read. Operators are copied as raw bytes except the few that name a
 //! defined function (`call`, `return_call`, `ref.func`), which are re-encoded with the
 //! index one higher (the yield import now precedes the defined functions). A loop's
 //! region cost is known only at its `end`, so its check reserves a fixed-width
@@ -9,7 +9,7 @@
 //! or check goes in front once the whole body's cost is known.
 
 use wasm_encoder::{Encode, Instruction};
-use wasmparser::{BinaryReaderError, FunctionBody, Operator};
+use wasmparser::{BinaryReaderError, FuncValidator, FunctionBody, Operator, ValidatorResources};
 
 use super::cost::Regions;
 use super::inject::{self, Cost, Placeholder, Targets};
@@ -24,12 +24,18 @@ pub(super) struct Rewrite {
 }
 
 impl Rewrite {
-    /// The rewritten body, locals declaration included, without its size prefix.
-    pub(super) fn body(&self, body: &FunctionBody<'_>) -> Result<Vec<u8>, BinaryReaderError> {
+    /// The rewritten body, locals declaration included, without its size prefix;
+    /// `validator` validates the original body on the way.
+    pub(super) fn body(
+        &self,
+        body: &FunctionBody<'_>,
+        validator: &mut FuncValidator<ValidatorResources>,
+    ) -> Result<Vec<u8>, BinaryReaderError> {
         let bytes = body.as_bytes();
         let start = body.range().start;
         let offset = |position: u64| (position - start) as usize;
 
+        validator.read_locals(&mut body.get_binary_reader())?;
         let mut ops = body.get_operators_reader()?;
         let locals_end = offset(ops.original_position());
         let width = inject::width_for(bytes.len() as u64);
@@ -39,8 +45,10 @@ impl Rewrite {
         let mut copied = locals_end;
 
         while !ops.eof() {
-            let at = offset(ops.original_position());
+            let position = ops.original_position();
+            let at = offset(position);
             let op = ops.read()?;
+            validator.op(position, &op)?;
             let next = offset(ops.original_position());
             let moved = match op {
                 Operator::Call { function_index } if function_index >= self.first_defined => {

@@ -65,7 +65,8 @@ impl Regions {
             | Operator::Try { .. }
             | Operator::TryTable { .. } => self.frames.push(false),
             Operator::End | Operator::Delegate { .. } => {
-                if self.frames.pop() == Some(true) {
+                let closes_loop = self.frames.pop() == Some(true);
+                if closes_loop {
                     self.open.pop();
                 }
             }

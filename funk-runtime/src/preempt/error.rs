@@ -48,10 +48,11 @@ impl From<wasmparser::BinaryReaderError> for InstrumentError {
     }
 }
 
-impl From<wasm_encoder::reencode::Error> for InstrumentError {
-    fn from(err: wasm_encoder::reencode::Error) -> Self {
+impl From<wasm_encoder::reencode::Error<InstrumentError>> for InstrumentError {
+    fn from(err: wasm_encoder::reencode::Error<InstrumentError>) -> Self {
         match err {
             wasm_encoder::reencode::Error::ParseError(err) => err.into(),
+            wasm_encoder::reencode::Error::UserError(err) => err,
             other => InstrumentError::Unsupported(other.to_string()),
         }
     }

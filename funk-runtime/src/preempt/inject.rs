@@ -123,7 +123,10 @@ fn to_i64(cost: u64) -> i64 {
 /// byte but the last has the continuation bit; the last has a clear sign bit.
 fn write_padded(code: &mut [u8], placeholder: Placeholder, value: u64) {
     let Placeholder { at, width } = placeholder;
-    debug_assert!(width_for(value) <= width, "cost {value} does not fit {width} bytes");
+    debug_assert!(
+        width_for(value) <= width,
+        "cost {value} does not fit {width} bytes"
+    );
     for (i, byte) in code[at..at + width].iter_mut().enumerate() {
         let bits = (value >> (7 * i)) as u8 & 0x7f;
         *byte = if i + 1 < width { bits | 0x80 } else { bits };
@@ -152,11 +155,21 @@ mod tests {
 
     #[test]
     fn padded_immediates_decode_to_the_patched_cost() {
-        for (max, value) in [(0, 0), (63, 63), (100, 64), (7_654_321, 7_654_321), (1 << 40, 3)] {
+        for (max, value) in [
+            (0, 0),
+            (63, 63),
+            (100, 64),
+            (7_654_321, 7_654_321),
+            (1 << 40, 3),
+        ] {
             let width = width_for(max);
             let mut code = vec![I64_CONST; 1 + width];
             patch(&mut code, Placeholder { at: 1, width }, value);
-            assert_eq!(read_i64_const(&code), value as i64, "{value} in {width} bytes");
+            assert_eq!(
+                read_i64_const(&code),
+                value as i64,
+                "{value} in {width} bytes"
+            );
         }
     }
 

@@ -115,6 +115,6 @@ pub use options::{
 /// computes the same results and traps, given a yield import that returns a positive
 /// budget.
 pub fn instrument(wasm: &[u8], options: &Options) -> Result<Vec<u8>, InstrumentError> {
-    let facts = scan::scan(wasm, options)?;
-    Ok(module::Instrumenter::new(options, &facts).run(wasm)?)
+    let (facts, bodies) = scan::scan(wasm, options)?;
+    Ok(module::Instrumenter::new(options, &facts, bodies).run(wasm)?)
 }

@@ -14,21 +14,19 @@
 //! hints (`metadata.code.*`). A name section that does not parse is dropped rather
 //! than failing the module: names are advisory.
 
-use std::convert::Infallible;
-
 use wasm_encoder::reencode::{self, Reencode, utils};
 use wasm_encoder::{
     CodeSection, ConstExpr, EntityType, ExportKind, ExportSection, GlobalSection, GlobalType,
     ImportSection, Module, NameMap, NameSection, SectionId, TypeSection, ValType,
 };
-use wasmparser::{CustomSectionReader, FunctionBody, KnownCustom, Name};
+use wasmparser::{CustomSectionReader, FuncValidatorAllocations, FunctionBody, KnownCustom, Name};
 
-use super::Options;
 use super::body::Rewrite;
 use super::inject::Targets;
-use super::scan::Facts;
+use super::scan::{Bodies, Facts};
+use super::{InstrumentError, Options};
 
-type Result<T> = std::result::Result<T, reencode::Error<Infallible>>;
+type Result<T> = std::result::Result<T, reencode::Error<InstrumentError>>;
 
 /// The sections the pass adds an entry to, in section order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,10 +84,13 @@ pub(super) struct Instrumenter<'a> {
     rewrite: Rewrite,
     /// Which of the additions are written already.
     written: [bool; 4],
+    /// The validators of the bodies not rewritten yet.
+    bodies: std::vec::IntoIter<wasmparser::FuncToValidate<wasmparser::ValidatorResources>>,
+    allocations: FuncValidatorAllocations,
 }
 
 impl<'a> Instrumenter<'a> {
-    pub(super) fn new(options: &'a Options, facts: &Facts) -> Self {
+    pub(super) fn new(options: &'a Options, facts: &Facts, bodies: Bodies) -> Self {
         Instrumenter {
             options,
             yield_type: facts.types,
@@ -101,6 +102,8 @@ impl<'a> Instrumenter<'a> {
                 first_defined: facts.func_imports,
             },
             written: [false, false, false, options.budget_export.is_none()],
+            bodies: bodies.into_iter(),
+            allocations: FuncValidatorAllocations::default(),
         }
     }
 
@@ -171,12 +174,15 @@ impl<'a> Instrumenter<'a> {
     }
 
     fn yield_name(&self) -> String {
-        format!("{}::{}", self.options.import_module, self.options.import_name)
+        format!(
+            "{}::{}",
+            self.options.import_module, self.options.import_name
+        )
     }
 }
 
 impl Reencode for Instrumenter<'_> {
-    type Error = Infallible;
+    type Error = InstrumentError;
 
     fn function_index(&mut self, func: u32) -> Result<u32> {
         Ok(if func >= self.rewrite.first_defined {
@@ -248,7 +254,17 @@ impl Reencode for Instrumenter<'_> {
         code: &mut CodeSection,
         func: FunctionBody<'_>,
     ) -> Result<()> {
-        code.raw(&self.rewrite.body(&func)?);
+        let Some(validator) = self.bodies.next() else {
+            let offset = func.range().start;
+            let message = "more function bodies than functions".into();
+            return Err(reencode::Error::UserError(InstrumentError::Invalid {
+                message,
+                offset,
+            }));
+        };
+        let mut validator = validator.into_validator(std::mem::take(&mut self.allocations));
+        code.raw(&self.rewrite.body(&func, &mut validator)?);
+        self.allocations = validator.into_allocations();
         Ok(())
     }
 

@@ -1,13 +1,21 @@
-//! The first read of a module: validate it and learn the few facts the rewrite needs.
+//! The first read of a module: validate its sections and learn the few facts the
+//! rewrite needs.
 //!
-//! The rewrite trusts its input (balanced blocks, in-range indices), so every module is
-//! validated here, with the proposals the pass understands. Only `loop` makes a
-//! backward edge in all of them; stack switching (whose `resume` re-enters a function
-//! in the middle) is left out, so such modules are refused with the validator's message.
+//! Validation is not optional. Besides keeping the rewrite on well-formed input, it is
+//! what keeps a guest away from the counter: the budget global and the yield type take
+//! the first free indices, so an invalid module that names `global.get <first free>`
+//! would, unvalidated, come out valid and able to reset its own budget.
+//!
+//! This pass validates everything but the function bodies, which it hands over as
+//! [`FuncToValidate`]s: the rewrite validates each body operator by operator as it
+//! reads it, so the code is read once. The proposals accepted are those in which only
+//! `loop` makes a backward edge; stack switching (whose `resume` re-enters a function
+//! in the middle) is left out, so such modules are refused with the validator's
+//! message.
 
 use wasmparser::{
-    Encoding, FuncValidatorAllocations, Parser, Payload, TypeRef, ValidPayload, Validator,
-    WasmFeatures,
+    Encoding, FuncToValidate, Parser, Payload, TypeRef, ValidPayload, Validator,
+    ValidatorResources, WasmFeatures,
 };
 
 use super::{InstrumentError, Options};
@@ -30,12 +38,15 @@ pub(super) struct Facts {
     pub globals: u32,
 }
 
-/// Validates `wasm` and collects its [`Facts`]; refuses it if the names the pass would
-/// add are taken.
-pub(super) fn scan(wasm: &[u8], options: &Options) -> Result<Facts, InstrumentError> {
+/// The function bodies' validators, in code section order.
+pub(super) type Bodies = Vec<FuncToValidate<ValidatorResources>>;
+
+/// Validates `wasm` but for its function bodies and collects its [`Facts`]; refuses it
+/// if the names the pass would add are taken.
+pub(super) fn scan(wasm: &[u8], options: &Options) -> Result<(Facts, Bodies), InstrumentError> {
     let mut validator = Validator::new_with_features(supported_features());
-    let mut allocations = FuncValidatorAllocations::default();
     let mut facts = Facts::default();
+    let mut bodies = Bodies::new();
     for payload in Parser::new(0).parse_all(wasm) {
         let payload = payload?;
         match &payload {
@@ -83,11 +94,9 @@ pub(super) fn scan(wasm: &[u8], options: &Options) -> Result<Facts, InstrumentEr
             }
             _ => {}
         }
-        if let ValidPayload::Func(func, body) = validator.payload(&payload)? {
-            let mut func = func.into_validator(allocations);
-            func.validate(&body)?;
-            allocations = func.into_allocations();
+        if let ValidPayload::Func(func, _) = validator.payload(&payload)? {
+            bodies.push(func);
         }
     }
-    Ok(facts)
+    Ok((facts, bodies))
 }

@@ -54,6 +54,9 @@ pub struct Compared {
     pub lines: usize,
     /// Whether a run stopped early (stack overflow, fuel).
     pub inconclusive: bool,
+    /// Whether the engine refused the original module (a proposal it does not run):
+    /// nothing was compared.
+    pub unsupported: bool,
 }
 
 /// Compares the runs of the original and the instrumented module.
@@ -78,14 +81,16 @@ pub fn compare(original: &Observation, instrumented: &Observation) -> Result<Com
     Ok(Compared {
         lines: n,
         inconclusive,
+        unsupported: false,
     })
 }
 
-/// FNV-1a, enough to tell memories apart.
+/// A hash to tell memories apart (std's, which is optimised even in test builds).
 pub fn hash(data: &[u8]) -> u64 {
-    data.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    data.hash(&mut hasher);
+    hasher.finish()
 }
 
 /// An `f32` by bits, every NaN alike.

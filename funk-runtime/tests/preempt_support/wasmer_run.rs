@@ -20,10 +20,14 @@ pub type Link<'a> = &'a dyn Fn(&mut Store, &mut Imports);
 /// No extra host definitions.
 pub fn no_imports(_: &mut Store, _: &mut Imports) {}
 
-/// Instantiates `wasm`, makes `plan`'s calls and records what happens.
-pub fn observe(engine: &Engine, wasm: &[u8], plan: &Plan, link: Link<'_>) -> Result<Observation, String> {
+/// Instantiates `module`, makes `plan`'s calls and records what happens.
+pub fn observe(
+    engine: &Engine,
+    module: &Module,
+    plan: &Plan,
+    link: Link<'_>,
+) -> Result<Observation, String> {
     let mut store = Store::new(engine.clone());
-    let module = Module::new(&store, wasm).map_err(|e| format!("compile: {e}"))?;
     let env = FunctionEnv::new(
         &mut store,
         State {
@@ -44,7 +48,7 @@ pub fn observe(engine: &Engine, wasm: &[u8], plan: &Plan, link: Link<'_>) -> Res
     link(&mut store, &mut imports);
 
     let mut obs = Observation::default();
-    let instance = match Instance::new(&mut store, &module, &imports) {
+    let instance = match Instance::new(&mut store, module, &imports) {
         Ok(instance) => {
             obs.push("start: ok");
             instance
@@ -99,18 +103,34 @@ pub fn observe(engine: &Engine, wasm: &[u8], plan: &Plan, link: Link<'_>) -> Res
                 }
             },
         }
-        obs.push(state(&mut store, &module, &instance));
+        obs.push(state(&mut store, module, &instance));
     }
     obs.yields = env.as_ref(&store).yields;
     Ok(obs)
 }
 
 /// Runs `wasm` and its instrumented form under `plan` on Wasmer and compares them.
-pub fn differential(engine: &Engine, wasm: &[u8], plan: &Plan, link: Link<'_>) -> Result<(Compared, u64), String> {
+pub fn differential(
+    engine: &Engine,
+    wasm: &[u8],
+    plan: &Plan,
+    link: Link<'_>,
+) -> Result<(Compared, u64), String> {
     let instrumented = funk_runtime::preempt::instrument(wasm, &plan.options())
         .map_err(|e| format!("instrument: {e}"))?;
-    let original = observe(engine, wasm, plan, link)?;
-    let after = observe(engine, &instrumented, plan, link).map_err(|e| format!("instrumented: {e}"))?;
+    let store = Store::new(engine.clone());
+    let Ok(original) = Module::new(&store, wasm) else {
+        let unsupported = Compared {
+            unsupported: true,
+            ..Compared::default()
+        };
+        return Ok((unsupported, 0));
+    };
+    let instrumented = Module::new(&store, &instrumented)
+        .map_err(|e| format!("instrumented module does not compile: {e}"))?;
+    let original = observe(engine, &original, plan, link)?;
+    let after =
+        observe(engine, &instrumented, plan, link).map_err(|e| format!("instrumented: {e}"))?;
     let compared = observe::compare(&original, &after).map_err(|m| m.to_string())?;
     Ok((compared, after.yields))
 }
@@ -155,8 +175,18 @@ fn show(value: &Value) -> String {
         Value::F32(v) => observe::f32_bits(v.to_bits()),
         Value::F64(v) => observe::f64_bits(v.to_bits()),
         Value::V128(v) => format!("v128:{v:#x}"),
-        Value::FuncRef(f) => if f.is_none() { "funcref:null" } else { "funcref" }.into(),
-        Value::ExternRef(r) => if r.is_none() { "externref:null" } else { "externref" }.into(),
+        Value::FuncRef(f) => if f.is_none() {
+            "funcref:null"
+        } else {
+            "funcref"
+        }
+        .into(),
+        Value::ExternRef(r) => if r.is_none() {
+            "externref:null"
+        } else {
+            "externref"
+        }
+        .into(),
         Value::ExceptionRef(r) => if r.is_none() { "exnref:null" } else { "exnref" }.into(),
     }
 }

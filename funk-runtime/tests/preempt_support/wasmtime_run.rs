@@ -8,7 +8,7 @@ use super::observe::{self, Arg, BUDGET_EXPORT, Compared, Observation, Plan};
 
 /// Wasmtime fuel per call: a safety net for loops that `ensure_termination` does not
 /// bound. Running out of it makes a run inconclusive.
-pub const FUEL: u64 = 20_000_000;
+pub const FUEL: u64 = 1_000_000_000;
 
 /// The host state of a run.
 #[derive(Debug, Default)]
@@ -22,6 +22,7 @@ pub struct State {
 }
 
 /// An engine with the proposals wasm-smith is asked for, fuel on as a safety net.
+/// Same engine for the original and the instrumented module.
 pub fn engine() -> Engine {
     let mut config = Config::new();
     config
@@ -31,7 +32,9 @@ pub fn engine() -> Engine {
         .wasm_memory64(true)
         .wasm_wide_arithmetic(true)
         .wasm_custom_page_sizes(true)
-        .relaxed_simd_deterministic(true);
+        .relaxed_simd_deterministic(true)
+        // Many small modules: compile them fast.
+        .cranelift_opt_level(wasmtime::OptLevel::None);
     Engine::new(&config).expect("engine config")
 }
 
@@ -43,10 +46,15 @@ pub fn no_imports(_: &mut Store<State>, _: &mut Linker<State>) -> wasmtime::Resu
     Ok(())
 }
 
-/// Instantiates `wasm`, makes `plan`'s calls and records what happens. `Err` is for
-/// failures of the harness (compile or link errors), not of the guest.
-pub fn observe(engine: &Engine, wasm: &[u8], plan: &Plan, link: Link<'_>) -> Result<Observation, String> {
-    let module = Module::new(engine, wasm).map_err(|e| format!("compile: {e:#}"))?;
+/// Instantiates `module`, makes `plan`'s calls and records what happens. `Err` is for
+/// failures of the harness (link errors), not of the guest.
+pub fn observe(
+    engine: &Engine,
+    module: &Module,
+    plan: &Plan,
+    link: Link<'_>,
+) -> Result<Observation, String> {
+    let module = module.clone();
     let mut store = Store::new(
         engine,
         State {
@@ -56,12 +64,16 @@ pub fn observe(engine: &Engine, wasm: &[u8], plan: &Plan, link: Link<'_>) -> Res
     );
     let mut linker = Linker::new(engine);
     linker
-        .func_wrap("funk", "yield", |mut caller: Caller<'_, State>, left: i64| -> i64 {
-            let state = caller.data_mut();
-            state.yields += 1;
-            state.lefts.push(left);
-            state.refill
-        })
+        .func_wrap(
+            "funk",
+            "yield",
+            |mut caller: Caller<'_, State>, left: i64| -> i64 {
+                let state = caller.data_mut();
+                state.yields += 1;
+                state.lefts.push(left);
+                state.refill
+            },
+        )
         .map_err(|e| format!("link: {e:#}"))?;
     link(&mut store, &mut linker).map_err(|e| format!("link: {e:#}"))?;
 
@@ -131,15 +143,30 @@ pub fn observe(engine: &Engine, wasm: &[u8], plan: &Plan, link: Link<'_>) -> Res
 
 /// Runs `wasm` and its instrumented form under `plan` and compares them. Also checks
 /// that the instrumented module validates.
-pub fn differential(engine: &Engine, wasm: &[u8], plan: &Plan, link: Link<'_>) -> Result<(Compared, u64), String> {
+pub fn differential(
+    engine: &Engine,
+    wasm: &[u8],
+    plan: &Plan,
+    link: Link<'_>,
+) -> Result<(Compared, u64), String> {
     let instrumented = funk_runtime::preempt::instrument(wasm, &plan.options())
         .map_err(|e| format!("instrument: {e}"))?;
+    let Ok(original) = Module::new(engine, wasm) else {
+        let unsupported = Compared {
+            unsupported: true,
+            ..Compared::default()
+        };
+        return Ok((unsupported, 0));
+    };
     let features = wasmparser::WasmFeatures::all();
     wasmparser::Validator::new_with_features(features)
         .validate_all(&instrumented)
         .map_err(|e| format!("instrumented module does not validate: {e}"))?;
-    let original = observe(engine, wasm, plan, link)?;
-    let after = observe(engine, &instrumented, plan, link).map_err(|e| format!("instrumented: {e}"))?;
+    let instrumented = Module::new(engine, &instrumented)
+        .map_err(|e| format!("instrumented module does not compile: {e:#}"))?;
+    let original = observe(engine, &original, plan, link)?;
+    let after =
+        observe(engine, &instrumented, plan, link).map_err(|e| format!("instrumented: {e}"))?;
     let compared = observe::compare(&original, &after).map_err(|m| m.to_string())?;
     Ok((compared, after.yields))
 }
@@ -184,7 +211,11 @@ fn show(val: &Val) -> String {
 }
 
 fn null_or(kind: &str, null: bool) -> String {
-    if null { format!("{kind}:null") } else { kind.to_owned() }
+    if null {
+        format!("{kind}:null")
+    } else {
+        kind.to_owned()
+    }
 }
 
 /// The exports' state: globals by value, memories by size and hash, tables by size.
