@@ -918,6 +918,173 @@ fn the_exported_budget_tells_what_a_call_without_yields_consumed() {
     assert_eq!(host.meter.consumed(budget), 4);
 }
 
+const EXITS: &str = r#"
+(module
+  (func $leaf (result i32) (i32.const 9))
+  (func (export "ret") (param $n i32) (result i32)
+    (loop $l
+      (if (i32.eqz (local.get $n)) (then (return (i32.const 7))))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br $l))
+    (i32.const 0))
+  (func (export "br_if") (param $n i32) (result i32)
+    (i32.const 5)
+    (loop $l (param i32) (result i32)
+      (br_if 1 (i32.eqz (local.get $n)))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br $l)))
+  (func (export "br_table") (param $n i32)
+    (block $b
+      (loop $l
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (br_table $l 2 (i32.eqz (local.get $n)))))))
+"#;
+
+/// Tail calls, which Wasmer does not run.
+const TAIL_EXIT: &str = r#"
+(module
+  (func $leaf (result i32) (i32.const 9))
+  (func (export "return_call") (param $n i32) (result i32)
+    (loop $l
+      (if (i32.eqz (local.get $n)) (then (return_call $leaf)))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br $l))
+    (i32.const 0)))
+"#;
+
+/// Each way out of a function that keeps its budget in a local (loops) stores it to
+/// the global first: the exported budget then tells the exact charge, with and
+/// without yields on the way.
+#[test]
+fn loop_functions_store_the_budget_on_every_way_out() {
+    let n = 50u64;
+    // (function, results, charge): entry region + loop region per header (+ callee).
+    let cases: [(&str, &[i64], u64); 4] = [
+        ("ret", &[7], 3 + 12 * (n + 1)),
+        ("br_if", &[5], 3 + 9 * (n + 1)),
+        ("br_table", &[], 4 + 8 * n),
+        ("return_call", &[9], 3 + 11 * (n + 1) + 2),
+    ];
+    for slice in [1_000_000, 10] {
+        let options = Options {
+            initial_budget: slice,
+            ..Options::default()
+        };
+        for (name, result, charge) in cases {
+            let host = Host::new(slice, slice, None);
+            let args = [wasmtime::Val::I32(n as i32)];
+            let wat = if name == "return_call" {
+                TAIL_EXIT
+            } else {
+                EXITS
+            };
+            let (outcome, host, budget) =
+                on_wasmtime(wat, &options, host, name, &args, result.len());
+            assert_eq!(outcome.unwrap(), result, "{name}");
+            assert_eq!(host.meter.consumed(budget), charge, "{name}, slice {slice}");
+            if name == "return_call" {
+                continue; // Wasmer runs no tail calls
+            }
+            let host = Host::new(slice, slice, None);
+            let args = [wasmer::Value::I32(n as i32)];
+            let (outcome, host, budget) = on_wasmer(EXITS, &options, host, name, &args);
+            assert_eq!(outcome.unwrap(), result, "wasmer {name}");
+            assert_eq!(
+                host.meter.consumed(budget),
+                charge,
+                "wasmer {name}, slice {slice}"
+            );
+        }
+    }
+}
+
+/// A function that keeps its budget in a local stores it before each call, so a host
+/// function sees the exact charge so far, and reloads it after.
+#[test]
+fn callees_of_loop_functions_see_the_current_budget() {
+    let wat = r#"
+    (module
+      (import "env" "observe" (func $observe))
+      (func (export "run") (param $n i32)
+        (loop $l
+          (call $observe)
+          (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))))
+    "#;
+    let budget = 1_000_000i64;
+    let options = Options {
+        initial_budget: budget,
+        ..Options::default()
+    };
+    // Entry: `loop`, `end` (2). Loop body: call, local.get, i32.const, i32.sub,
+    // local.tee, br_if, end (7), charged at the header before the call.
+    let expected: Vec<i64> = (1..=5).map(|k| budget - 2 - 7 * k).collect();
+
+    use wasmtime::{Caller, Linker, Module, Store, Val};
+    let wasm = preempt::instrument(&wasm(wat), &options).unwrap();
+    let engine = wasmtime_engine();
+    let mut linker = Linker::new(engine);
+    linker
+        .func_wrap("funk", "yield", |_: i64| -> i64 {
+            unreachable!("no yield with this budget")
+        })
+        .unwrap();
+    linker
+        .func_wrap("env", "observe", |mut caller: Caller<'_, Vec<i64>>| {
+            let global = caller
+                .get_export("funk_budget")
+                .unwrap()
+                .into_global()
+                .unwrap();
+            let seen = global.get(&mut caller).unwrap_i64();
+            caller.data_mut().push(seen);
+        })
+        .unwrap();
+    let mut store = Store::new(engine, Vec::new());
+    store.set_fuel(u64::MAX).unwrap();
+    let instance = linker
+        .instantiate(&mut store, &Module::new(engine, &wasm).unwrap())
+        .unwrap();
+    let run = instance.get_func(&mut store, "run").unwrap();
+    run.call(&mut store, &[Val::I32(5)], &mut []).unwrap();
+    assert_eq!(*store.data(), expected);
+}
+
+/// A function that catches exceptions keeps its budget in the global: a handler is
+/// entered from a callee's `throw`, past the reload after the call, so a local copy
+/// would write the callee's charges off. (Run on Wasmer: this Wasmtime has no
+/// exceptions.)
+#[test]
+fn catching_a_callees_exception_does_not_refund_its_charges() {
+    let wat = r#"
+    (module
+      (tag $e)
+      (func $work (param $k i32)
+        (loop $l (br_if $l (local.tee $k (i32.sub (local.get $k) (i32.const 1)))))
+        (throw $e))
+      (func (export "run") (param $n i32) (result i32)
+        (loop $l
+          (block $caught (try_table (catch $e $caught) (call $work (i32.const 100))))
+          (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+        (i32.const 1)))
+    "#;
+    // $work: entry `loop`, `throw`, `end` (3) + 100 headers of 6. $run: entry `loop`,
+    // `i32.const`, `end` (3) + per header 12 (block, try_table, i32.const, call, two
+    // ends, local.get, i32.const, i32.sub, local.tee, br_if, end).
+    let n = 20u64;
+    let charge = 3 + n * (12 + 3 + 600);
+    for slice in [1_000_000, 50] {
+        let options = Options {
+            initial_budget: slice,
+            ..Options::default()
+        };
+        let args = [wasmer::Value::I32(n as i32)];
+        let (outcome, host, budget) =
+            on_wasmer(wat, &options, Host::new(slice, slice, None), "run", &args);
+        assert_eq!(outcome.unwrap(), [1]);
+        assert_eq!(host.meter.consumed(budget), charge, "slice {slice}");
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Refusals and metadata
 // ---------------------------------------------------------------------------
@@ -1121,7 +1288,8 @@ fn loop_charges(wasm: &[u8]) -> Vec<i64> {
                 .filter_map(|w| match w {
                     [
                         wasmparser::Operator::Loop { .. },
-                        wasmparser::Operator::GlobalGet { .. },
+                        wasmparser::Operator::GlobalGet { .. }
+                        | wasmparser::Operator::LocalGet { .. },
                         wasmparser::Operator::I64Const { value },
                     ] => Some(*value),
                     _ => None,

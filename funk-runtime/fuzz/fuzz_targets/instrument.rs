@@ -7,12 +7,16 @@
 
 #![no_main]
 
+// The test harness's oracle, shared: the parts the fuzz target does not call are
+// for the stable tests.
+#[allow(dead_code)]
 #[path = "../../tests/preempt_support/observe.rs"]
 mod observe;
+#[allow(dead_code)]
 #[path = "../../tests/preempt_support/smith.rs"]
 mod smith;
-#[path = "../../tests/preempt_support/wasmtime_run.rs"]
 #[allow(dead_code)]
+#[path = "../../tests/preempt_support/wasmtime_run.rs"]
 mod wasmtime_run;
 
 use std::sync::OnceLock;

@@ -81,6 +81,12 @@ impl Regions {
         None
     }
 
+    /// How many control frames are open, the function's own included: a branch of
+    /// relative depth `depth() - 1` leaves the function.
+    pub(super) fn depth(&self) -> u32 {
+        self.frames.len() as u32
+    }
+
     /// The cost of `region`, complete once the body's last operator went by.
     pub(super) fn cost(&self, region: usize) -> u64 {
         self.costs[region]

@@ -32,7 +32,8 @@ impl Meter {
     /// An account whose first slice is `first` (the module's
     /// [`Options::initial_budget`](super::Options::initial_budget), or what the host wrote
     /// to the budget global before the first call), whose later slices are `slice`
-    /// reductions, and that stops granting once `limit` reductions are consumed.
+    /// reductions (at least one), and that stops granting once `limit` reductions are
+    /// consumed.
     pub fn new(first: i64, slice: i64, limit: Option<u64>) -> Self {
         Meter {
             slice: slice.max(1),

@@ -1,13 +1,13 @@
-//! Rewriting the module around the bodies: the added type, import, global and export,
-//! and every function index that the new import moves.
+//! Rewriting the module around the bodies: the added type, import, slow-path
+//! function, global and export, and every function index that the new import moves.
 //!
 //! The yield import is appended after the module's own imports, so it takes the index
 //! right after the imported functions and every defined function moves up one: calls,
 //! `ref.func` (in code and in constant expressions), element segments, exports, the
 //! start function and the name section follow through [`Reencode::function_index`].
-//! The type and the budget global are appended last in their index spaces, so nothing
-//! else moves. Sections the module lacks are created in their place in the section
-//! order.
+//! The type, the slow path and the budget global are appended last in their index
+//! spaces, so nothing else moves. Sections the module lacks are created in their
+//! place in the section order.
 //!
 //! Custom sections are kept, except those that describe code by byte offset and would
 //! be wrong after the rewrite: DWARF (`.debug_*`) and code metadata such as branch
@@ -16,13 +16,13 @@
 
 use wasm_encoder::reencode::{self, Reencode, utils};
 use wasm_encoder::{
-    CodeSection, ConstExpr, EntityType, ExportKind, ExportSection, GlobalSection, GlobalType,
-    ImportSection, Module, NameMap, NameSection, SectionId, TypeSection, ValType,
+    CodeSection, ConstExpr, EntityType, ExportKind, ExportSection, FunctionSection, GlobalSection,
+    GlobalType, ImportSection, Module, NameMap, NameSection, SectionId, TypeSection, ValType,
 };
 use wasmparser::{CustomSectionReader, FuncValidatorAllocations, FunctionBody, KnownCustom, Name};
 
 use super::body::Rewrite;
-use super::inject::Targets;
+use super::inject::{self, Targets};
 use super::scan::{Bodies, Facts};
 use super::{InstrumentError, Options};
 
@@ -33,19 +33,30 @@ type Result<T> = std::result::Result<T, reencode::Error<InstrumentError>>;
 enum Added {
     Type,
     Import,
+    Function,
     Global,
     Export,
+    Code,
 }
 
 impl Added {
-    const ALL: [Added; 4] = [Added::Type, Added::Import, Added::Global, Added::Export];
+    const ALL: [Added; 6] = [
+        Added::Type,
+        Added::Import,
+        Added::Function,
+        Added::Global,
+        Added::Export,
+        Added::Code,
+    ];
 
     fn id(self) -> SectionId {
         match self {
             Added::Type => SectionId::Type,
             Added::Import => SectionId::Import,
+            Added::Function => SectionId::Function,
             Added::Global => SectionId::Global,
             Added::Export => SectionId::Export,
+            Added::Code => SectionId::Code,
         }
     }
 }
@@ -83,7 +94,7 @@ pub(super) struct Instrumenter<'a> {
     yield_type: u32,
     rewrite: Rewrite,
     /// Which of the additions are written already.
-    written: [bool; 4],
+    written: [bool; 6],
     /// The validators of the bodies not rewritten yet.
     bodies: std::vec::IntoIter<wasmparser::FuncToValidate<wasmparser::ValidatorResources>>,
     allocations: FuncValidatorAllocations,
@@ -98,16 +109,18 @@ impl<'a> Instrumenter<'a> {
                 targets: Targets {
                     budget: facts.globals,
                     yield_func: facts.func_imports,
+                    slow: facts.func_imports + 1 + facts.functions,
                 },
                 first_defined: facts.func_imports,
             },
-            written: [false, false, false, options.budget_export.is_none()],
+            written: [false; 6],
             bodies: bodies.into_iter(),
             allocations: FuncValidatorAllocations::default(),
         }
     }
 
-    /// Instruments `wasm`, which [`scan`](super::scan::scan) has validated.
+    /// Instruments `wasm`, whose sections [`scan`](super::scan::scan) has validated;
+    /// the bodies are validated as they are rewritten.
     pub(super) fn run(mut self, wasm: &[u8]) -> Result<Vec<u8>> {
         let mut module = Module::new();
         self.parse_core_module(&mut module, wasmparser::Parser::new(0), wasm)?;
@@ -130,6 +143,16 @@ impl<'a> Instrumenter<'a> {
         self.mark(Added::Import);
     }
 
+    fn add_function(&mut self, functions: &mut FunctionSection) {
+        functions.function(self.yield_type);
+        self.mark(Added::Function);
+    }
+
+    fn add_code(&mut self, code: &mut CodeSection) {
+        code.raw(&inject::slow_path(self.rewrite.targets));
+        self.mark(Added::Code);
+    }
+
     fn add_global(&mut self, globals: &mut GlobalSection) {
         let ty = GlobalType {
             val_type: ValType::I64,
@@ -150,6 +173,17 @@ impl<'a> Instrumenter<'a> {
     /// Writes `added` as a section of its own: the module has none of that kind.
     fn add_section(&mut self, module: &mut Module, added: Added) {
         match added {
+            Added::Export if self.options.budget_export.is_none() => self.mark(added),
+            Added::Function => {
+                let mut functions = FunctionSection::new();
+                self.add_function(&mut functions);
+                module.section(&functions);
+            }
+            Added::Code => {
+                let mut code = CodeSection::new();
+                self.add_code(&mut code);
+                module.section(&code);
+            }
             Added::Type => {
                 let mut types = TypeSection::new();
                 self.add_type(&mut types);
@@ -209,6 +243,26 @@ impl Reencode for Instrumenter<'_> {
     ) -> Result<()> {
         utils::parse_import_section(self, imports, section)?;
         self.add_import(imports);
+        Ok(())
+    }
+
+    fn parse_function_section(
+        &mut self,
+        functions: &mut FunctionSection,
+        section: wasmparser::FunctionSectionReader<'_>,
+    ) -> Result<()> {
+        utils::parse_function_section(self, functions, section)?;
+        self.add_function(functions);
+        Ok(())
+    }
+
+    fn parse_code_section(
+        &mut self,
+        code: &mut CodeSection,
+        section: wasmparser::CodeSectionReader<'_>,
+    ) -> Result<()> {
+        utils::parse_code_section(self, code, section)?;
+        self.add_code(code);
         Ok(())
     }
 
@@ -287,7 +341,8 @@ impl Reencode for Instrumenter<'_> {
         Ok(())
     }
 
-    /// Function names move with their functions; the yield import gets a name too.
+    /// Function names move with their functions; the yield import and the slow path
+    /// get names too.
     fn parse_custom_name_subsection(
         &mut self,
         names: &mut NameSection,
@@ -311,6 +366,10 @@ impl Reencode for Instrumenter<'_> {
         if !named {
             functions.append(yield_func, &yield_name);
         }
+        functions.append(
+            self.rewrite.targets.slow,
+            &format!("{yield_name} slow path"),
+        );
         names.functions(&functions);
         Ok(())
     }

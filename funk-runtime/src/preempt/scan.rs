@@ -36,6 +36,9 @@ pub(super) struct Facts {
     pub func_imports: u32,
     /// Globals, imported and defined: the index the budget global gets.
     pub globals: u32,
+    /// Functions defined: with the imports and the yield import, the index the slow
+    /// path gets.
+    pub functions: u32,
 }
 
 /// The function bodies' validators, in code section order.
@@ -84,6 +87,7 @@ pub(super) fn scan(wasm: &[u8], options: &Options) -> Result<(Facts, Bodies), In
                 }
             }
             Payload::GlobalSection(globals) => facts.globals += globals.count(),
+            Payload::FunctionSection(functions) => facts.functions = functions.count(),
             Payload::ExportSection(exports) => {
                 for export in exports.clone() {
                     let export = export?;
