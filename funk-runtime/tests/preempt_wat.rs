@@ -1231,7 +1231,8 @@ fn the_name_section_follows_moved_function_indices() {
             (0, "first".into()),
             (1, "funk::yield".into()),
             (2, "second".into()),
-            (3, "third".into())
+            (3, "third".into()),
+            (4, "funk::yield slow path".into()),
         ]
     );
 }
