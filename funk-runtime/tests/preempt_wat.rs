@@ -1320,3 +1320,32 @@ fn a_function_over_a_megabyte_gets_exact_padded_charges() {
     // The loop's region: the pairs and its `end`.
     assert_eq!(loop_charges(&out), [2 * pairs as i64 + 1]);
 }
+
+/// The locals of the first function body: declared count.
+fn declared_locals(wasm: &[u8]) -> u32 {
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        if let wasmparser::Payload::CodeSectionEntry(body) = payload.unwrap() {
+            let reader = body.get_locals_reader().unwrap();
+            return reader.into_iter().map(|l| l.unwrap().0).sum();
+        }
+    }
+    0
+}
+
+#[test]
+fn a_loop_function_at_the_locals_limit_keeps_its_budget_in_the_global() {
+    let module = |locals: usize| {
+        let types = vec!["i32"; locals].join(" ");
+        wasm(&format!(
+            "(module (func (param i32) (local {types}) (loop $l (br_if $l (local.get 0)))))"
+        ))
+    };
+    // One parameter and 49 999 locals: the limit of 50 000, no room for the budget.
+    let full = preempt::instrument(&module(49_999), &Options::default()).unwrap();
+    wasmparser::Validator::new().validate_all(&full).unwrap();
+    assert_eq!(declared_locals(&full), 49_999);
+    // One fewer: the budget local fits.
+    let room = preempt::instrument(&module(49_998), &Options::default()).unwrap();
+    wasmparser::Validator::new().validate_all(&room).unwrap();
+    assert_eq!(declared_locals(&room), 49_999);
+}
