@@ -53,7 +53,7 @@
 //! a branch not taken); a function with loops also stores the budget before each call
 //! and way out and reloads it after each call. A function without loops works on the
 //! global: per call to one that calls, a load, subtract, store, compare and branch;
-//! per call to a leaf, the load, subtract and store. Code grows by about 5-10% on
+//! per call to a leaf, the load, subtract and store. Code grows by about 10-13% on
 //! Rust-compiled modules. See `inject.rs` for the exact sequences.
 //!
 //! # What it supports
