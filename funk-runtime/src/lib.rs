@@ -27,6 +27,7 @@ pub mod mailbox;
 pub mod message;
 pub mod node;
 pub mod outcome;
+pub mod preempt;
 pub mod process;
 pub mod registry;
 mod runtime;
