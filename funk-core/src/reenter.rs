@@ -19,9 +19,8 @@
 //! briefly, between guest calls.
 //!
 //! On Wasmtime the guest call is an async call on the same fiber. On
-//! Wasmer it runs on the guest thread, at once, when the host function is
-//! first polled there; a guest call made after the function has suspended
-//! (after an `.await` that was pending) fails with
+//! Wasmer it runs synchronously on the guest thread, which polls the host
+//! function's future; a backend that polled it elsewhere would refuse with
 //! [`GuestCallError::Suspended`].
 
 use std::future::Future;
@@ -53,9 +52,9 @@ pub enum GuestCallError {
     /// still usable.
     #[error("the guest trapped: {0}")]
     Trapped(Box<dyn std::error::Error + Send + Sync + 'static>),
-    /// The host function already suspended; on this engine the guest can
-    /// only be called before the first `.await` that waits.
-    #[error("the guest can only be called before the host function suspends, on this engine")]
+    /// The host function's future is being polled on a thread where the
+    /// guest cannot run (funk's backends never do this).
+    #[error("the guest cannot be called from the thread polling this host function")]
     Suspended,
 }
 

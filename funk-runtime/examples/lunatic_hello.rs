@@ -37,7 +37,13 @@ fn build_guest() -> Result<std::path::PathBuf, Box<dyn std::error::Error>> {
     let target_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/lunatic-hello");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let status = Command::new(cargo)
-        .args(["build", "--release", "--target", "wasm32-wasip1", "--manifest-path"])
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip1",
+            "--manifest-path",
+        ])
         .arg(dir.join("Cargo.toml"))
         .env("CARGO_TARGET_DIR", &target_dir)
         .env_remove("RUSTFLAGS")

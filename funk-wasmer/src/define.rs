@@ -20,7 +20,17 @@ pub struct Linking<'l, T, S, G, St> {
     pub(crate) env: &'l FunctionEnv<T>,
     pub(crate) imports: &'l mut Imports,
     pub(crate) get: G,
+    /// Which functions to define, by `(namespace, name)`; all when `None`.
+    pub(crate) keep: Option<&'l (dyn Fn(&str, &str) -> bool + 'l)>,
     _state: PhantomData<fn() -> S>,
+}
+
+impl<T, S, G, St> Linking<'_, T, S, G, St> {
+    /// Whether the function `info` is to be defined.
+    #[inline]
+    pub(crate) fn wants(&self, info: &FuncInfo) -> bool {
+        self.keep.is_none_or(|keep| keep(info.namespace, info.name))
+    }
 }
 
 /// Defines every function of the `#[host_functions]` block on `S` in
@@ -43,6 +53,33 @@ where
         env,
         imports,
         get,
+        keep: None,
+        _state: PhantomData,
+    })
+}
+
+/// Like [`link`], but defines only the functions `keep(namespace, name)`
+/// accepts: a Wasmer host function is created per store, so a host that
+/// instantiates often links just what the module imports.
+pub fn link_filtered<'l, S, T, G, St>(
+    store: &'l mut St,
+    env: &'l FunctionEnv<T>,
+    imports: &'l mut Imports,
+    get: G,
+    keep: &'l (dyn Fn(&str, &str) -> bool + 'l),
+) -> Result<(), LinkError>
+where
+    T: HasMemory,
+    St: AsStoreMut,
+    S: HostFunctions<Linking<'l, T, S, G, St>>,
+    G: Fn(&mut T) -> &mut S + Copy + Send + Sync + 'static,
+{
+    S::define_all(&mut Linking {
+        store,
+        env,
+        imports,
+        get,
+        keep: Some(keep),
         _state: PhantomData,
     })
 }
@@ -68,6 +105,9 @@ macro_rules! define_arity {
             where
                 F: for<'c> Fn(Call<'c, S>, nest!($($A),*)) -> Result<R, Trap> + Copy + Send + Sync + 'static,
             {
+                if !self.wants(info) {
+                    return Ok(());
+                }
                 let get = self.get;
                 let function = Function::new_typed_with_env(
                     self.store,

@@ -1,5 +1,5 @@
-//! Defining async shims as Wasmer host functions that lend their future to
-//! the task awaiting the guest call (see [`crate::guest_thread`]).
+//! Defining async shims as Wasmer host functions whose futures the guest
+//! thread polls itself, parking between polls (see [`crate::guest_thread`]).
 
 use std::pin::pin;
 
@@ -62,9 +62,9 @@ where
         args: &'a [WasmValue],
         results: &'a mut [WasmValue],
     ) -> GuestCallFuture<'a> {
-        // The guest runs synchronously, here, if this is still the guest
-        // thread's first poll of the host function; a lent future is
-        // polled by another thread, where the store may not be used.
+        // The guest runs synchronously, here, on the guest thread, which
+        // polls every host future of its calls; any other thread may not
+        // use the store.
         let outcome = if std::thread::current().id() != self.thread {
             Err(GuestCallError::Suspended)
         } else {
@@ -155,6 +155,9 @@ macro_rules! define_arity_async {
             where
                 F: AsyncShim<S, nest!($($A),*), R>,
             {
+                if !self.wants(info) {
+                    return Ok(());
+                }
                 let get = self.get;
                 let function = Function::new_typed_with_env(
                     self.store,

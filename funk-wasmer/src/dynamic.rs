@@ -109,6 +109,9 @@ where
             + Sync
             + 'static,
     {
+        if !self.wants(info) {
+            return Ok(());
+        }
         let get = self.get;
         let ty = FunctionType::new(
             types::<

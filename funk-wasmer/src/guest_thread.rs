@@ -12,17 +12,18 @@
 //! Wasmer's thread-locals are always used in the order they expect.
 //!
 //! When the guest calls an async host function, the guest thread polls the
-//! function's future once itself (inside the tokio runtime that was current
-//! where the call was made, with the default `tokio` feature); a future
+//! function's future itself (inside the tokio runtime that was current
+//! where the call was made, with the default `tokio` feature). A future
 //! that is ready at once costs no more than a synchronous call. A pending
-//! future is lent to the task awaiting the [`GuestCall`] while the guest
-//! thread blocks: that task polls it on your executor (so timers, channels
-//! and I/O of tokio or any other runtime work as usual) and, once it is
-//! ready, lets the guest thread continue. The two threads hand the future
-//! over under a mutex and never touch it at the same time.
+//! one is polled again, on the guest thread, when it is woken: its waker
+//! unparks the guest thread directly, so a message or a timer reaches a
+//! suspended guest with one thread wake-up, and the task awaiting the
+//! [`GuestCall`] has nothing to do until the call ends. (Tokio timers,
+//! channels and I/O work from the guest thread because it has entered the
+//! runtime; the runtime's own threads drive them.)
 //!
 //! Dropping a [`GuestCall`] cancels the call. If the guest is suspended in
-//! an async host function, the guest thread drops that function's future
+//! an async host function, the guest thread wakes and drops that function's future
 //! (`drop` waits for this, so the destructors of everything the host
 //! function held or took have run when it returns), the host function traps
 //! ("the guest call was cancelled"), the wasm stack unwinds and your
@@ -38,10 +39,10 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll, Wake, Waker};
 use std::thread;
 
 /// Stack size of a guest thread. Wasm itself runs on a stack Wasmer
@@ -162,6 +163,29 @@ impl<G: 'static> GuestThread<G> {
     }
 }
 
+impl GuestThread<()> {
+    /// Runs `f` once on a (pooled) guest thread and resolves to its result:
+    /// for a guest that lives for one call, build the store, instantiate
+    /// and call in `f`, with one hand-over instead of the two of
+    /// [`spawn`](GuestThread::spawn) and [`call`](GuestThread::call).
+    /// Async host functions work inside `f`; everything `f` made is dropped
+    /// on that thread when it returns. A panic in `f` is resumed when the
+    /// returned future is awaited.
+    ///
+    /// # Panics
+    /// If the OS cannot start a thread.
+    pub fn once<R, F>(f: F) -> GuestCall<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let exchange = Arc::new(Exchange::for_caller());
+        let job_exchange = exchange.clone();
+        run_on_pooled_thread(Box::new(move || job_exchange.run(f)));
+        GuestCall::new(exchange)
+    }
+}
+
 impl<G: 'static> std::fmt::Debug for GuestThread<G> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GuestThread").finish_non_exhaustive()
@@ -207,27 +231,7 @@ impl<R: 'static> Future for GuestCall<R> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<R> {
         let mut inner = self.exchange.lock();
         match &mut inner.phase {
-            Phase::Lent(future) => {
-                // SAFETY: the guest thread pinned this future on its stack and
-                // is blocked in `lend` until the phase leaves `Lent`, which
-                // only happens under this lock (held here). So the pointer is
-                // valid, nothing else touches the future during this poll,
-                // and the future stays pinned. It is `Send`, so polling it on
-                // this thread is allowed; the mutex orders this poll after
-                // the guest thread's writes and before its next reads.
-                let future = unsafe { Pin::new_unchecked(&mut *future.0) };
-                if future.poll(cx).is_pending() {
-                    return Poll::Pending;
-                }
-                inner.phase = Phase::Resumed;
-                inner.set_waker(cx.waker());
-                drop(inner);
-                // Notified after unlocking, so the guest thread does not wake
-                // into a held lock.
-                self.exchange.guest.notify_one();
-                Poll::Pending
-            }
-            Phase::Running | Phase::Resumed => {
+            Phase::Running => {
                 inner.set_waker(cx.waker());
                 Poll::Pending
             }
@@ -249,7 +253,7 @@ impl<R: 'static> Future for GuestCall<R> {
                 }
             }
             Phase::Cancelled => {
-                panic!("a waker of this guest call panicked; the call was cancelled")
+                panic!("this guest call was polled after it was cancelled")
             }
         }
     }
@@ -267,12 +271,12 @@ impl<R> Drop for GuestCall<R> {
                 drop(inner);
                 drop(outcome);
             }
-            Phase::Lent(_) | Phase::Running | Phase::Resumed => {
+            Phase::Running => {
                 inner.phase = Phase::Cancelled;
                 self.exchange.cancelled.store(true, Ordering::SeqCst);
-                self.exchange.guest.notify_one();
-                // If the guest thread is inside an async host function (its
-                // future lent, or being polled there), it now drops that
+                self.exchange.guest.notify_all();
+                // If the guest thread is inside an async host function
+                // (parked on its future, or polling it), it now drops that
                 // future (and with it what the host function took and
                 // held); wait for that, so those destructors have run when
                 // `drop` returns. The wasm stack unwinds and the closure
@@ -282,7 +286,7 @@ impl<R> Drop for GuestCall<R> {
                 let _inner = exchange
                     .guest
                     .wait_while(inner, |inner| {
-                        exchange.in_host.load(Ordering::SeqCst)
+                        exchange.in_host.load(Ordering::SeqCst) > 0
                             && !matches!(inner.phase, Phase::Finished)
                     })
                     .unwrap_or_else(PoisonError::into_inner);
@@ -297,31 +301,23 @@ impl<R> Drop for GuestCall<R> {
 pub(crate) struct Cancelled;
 
 /// Runs `future` to completion for the host function the guest thread is
-/// in: polls it once here, then, if it is pending, blocks the guest thread
-/// while the task awaiting the current [`GuestCall`] polls it. `None` when
+/// in: polls it here, and while it is pending, parks the guest thread until
+/// its waker (or a cancelling `GuestCall::drop`) unparks it. `None` when
 /// this thread is not running a [`GuestThread`] call.
 pub(crate) fn drive(
     mut future: Pin<&mut (dyn Future<Output = ()> + Send + '_)>,
 ) -> Option<Result<(), Cancelled>> {
-    let cancelled = CURRENT.with(|current| {
-        let current = current.borrow();
-        let exchange = current.as_ref()?;
-        // Paired with `cancelled` (both `SeqCst`): a cancelling `drop`
-        // either sees this flag and waits for `settle`, or this thread sees
-        // `cancelled` below.
-        exchange.in_host.store(true, Ordering::SeqCst);
-        Some(exchange.cancelled.load(Ordering::SeqCst))
-    })?;
-    if cancelled {
-        // Once a call is cancelled, no more host code runs for it (`lend`
-        // checks again under the lock).
+    let exchange = CURRENT.with(|current| current.borrow().clone())?;
+    // Paired with `cancelled` (both `SeqCst`): a cancelling `drop` either
+    // sees this flag and waits for `settle`, or this thread sees
+    // `cancelled` below.
+    exchange.in_host.fetch_add(1, Ordering::SeqCst);
+    if exchange.cancelled.load(Ordering::SeqCst) {
+        // Once a call is cancelled, no more host code runs for it.
         return Some(Err(Cancelled));
     }
     // Most host futures are ready at once (a message already waiting, a
-    // write that fits a buffer): poll once here and skip the hand-over. A
-    // pending future is polled again, with the awaiting task's waker, by
-    // that task; a wake-up sent to the no-op waker meanwhile is not lost,
-    // because that poll looks at the future's state afresh.
+    // write that fits a buffer): the first poll needs no waker of its own.
     if future
         .as_mut()
         .poll(&mut Context::from_waker(Waker::noop()))
@@ -329,8 +325,26 @@ pub(crate) fn drive(
     {
         return Some(Ok(()));
     }
-    let exchange = CURRENT.with(|current| current.borrow().clone())?;
-    Some(exchange.lend(future))
+    Some(exchange.block_on(future))
+}
+
+/// Called by the host function once the future it gave [`drive`] is
+/// dropped: the guest thread has left the async host function. Wakes a
+/// cancelling `GuestCall::drop` waiting for that.
+pub(crate) fn settle() {
+    CURRENT.with(|current| {
+        let current = current.borrow();
+        let Some(exchange) = current.as_ref() else {
+            return;
+        };
+        exchange.in_host.fetch_sub(1, Ordering::SeqCst);
+        if exchange.cancelled.load(Ordering::SeqCst) {
+            // Under the lock, so a `drop` between its check of `in_host`
+            // and its wait cannot miss this.
+            let _inner = exchange.lock();
+            exchange.guest.notify_all();
+        }
+    });
 }
 
 /// Whether the call this thread is running was cancelled. A synchronous
@@ -343,25 +357,6 @@ pub(crate) fn is_cancelled() -> bool {
             .as_ref()
             .is_some_and(|exchange| exchange.cancelled.load(Ordering::SeqCst))
     })
-}
-
-/// Called by the host function once the future it gave [`drive`] is
-/// dropped: the guest thread has left the async host function. Wakes a
-/// cancelling `GuestCall::drop` waiting for that.
-pub(crate) fn settle() {
-    CURRENT.with(|current| {
-        let current = current.borrow();
-        let Some(exchange) = current.as_ref() else {
-            return;
-        };
-        exchange.in_host.store(false, Ordering::SeqCst);
-        if exchange.cancelled.load(Ordering::SeqCst) {
-            // Under the lock, so a `drop` between its check of `in_host`
-            // and its wait cannot miss this.
-            let _inner = exchange.lock();
-            exchange.guest.notify_all();
-        }
-    });
 }
 
 /// Runs `f`, ignoring a panic: for destructors and wakers run on a guest
@@ -388,9 +383,10 @@ struct Exchange {
     inner: Mutex<Inner>,
     /// Mirrors `Phase::Cancelled` for a lock-free check before polling.
     cancelled: AtomicBool,
-    /// The guest thread is inside an async host function of this call:
-    /// from [`drive`] until [`settle`].
-    in_host: AtomicBool,
+    /// How many async host functions of this call the guest thread is
+    /// inside (more than one when a host function called back into the
+    /// guest): from [`drive`] until [`settle`].
+    in_host: AtomicUsize,
     /// Wakes the guest thread (and a cancelling `drop`).
     guest: Condvar,
 }
@@ -398,7 +394,9 @@ struct Exchange {
 #[derive(Default)]
 struct Inner {
     phase: Phase,
-    /// The awaiting task, woken when the guest lends a future or finishes.
+    /// The future the guest thread is parked on was woken.
+    woken: bool,
+    /// The awaiting task, woken when the call finishes.
     waker: Option<Waker>,
     /// `thread::Result<R>` once finished.
     outcome: Option<Box<dyn Any + Send>>,
@@ -406,25 +404,14 @@ struct Inner {
 
 #[derive(Default)]
 enum Phase {
-    /// The guest thread runs the closure.
+    /// The guest thread runs the closure (or is parked in a host future).
     #[default]
     Running,
-    /// The guest thread is blocked; the awaiting task polls this future.
-    Lent(LentFuture),
-    /// The lent future finished; the guest thread may continue.
-    Resumed,
     /// The awaiting task dropped the call.
     Cancelled,
     /// The closure returned (or panicked).
     Finished,
 }
-
-/// A future pinned on a blocked guest thread's stack.
-struct LentFuture(*mut (dyn Future<Output = ()> + Send + 'static));
-
-// SAFETY: the pointee is `Send`; the pointer is only dereferenced under the
-// exchange's lock while the owning guest thread is blocked (see `poll`).
-unsafe impl Send for LentFuture {}
 
 impl Inner {
     fn set_waker(&mut self, waker: &Waker) {
@@ -451,52 +438,36 @@ impl Exchange {
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        // Nothing panics while holding the lock (the lent future catches its
-        // own panics), but a poisoned lock still holds consistent state.
+        // Nothing panics while holding the lock, but a poisoned lock still
+        // holds consistent state.
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn lend(
-        &self,
-        future: Pin<&mut (dyn Future<Output = ()> + Send + '_)>,
+    /// Polls `future` on this (guest) thread until it is ready, parking
+    /// the thread between polls until the future's waker, which is this
+    /// exchange, unparks it. `Err` once the call is cancelled.
+    fn block_on(
+        self: &Arc<Self>,
+        mut future: Pin<&mut (dyn Future<Output = ()> + Send + '_)>,
     ) -> Result<(), Cancelled> {
-        let mut inner = self.lock();
-        if let Phase::Cancelled = inner.phase {
-            return Err(Cancelled);
-        }
-        // SAFETY: the future is not moved out of the pointer (it is only
-        // polled through `Pin::new_unchecked` in `GuestCall::poll`).
-        let future: *mut (dyn Future<Output = ()> + Send + '_) =
-            unsafe { Pin::get_unchecked_mut(future) };
-        // SAFETY: only the lifetime is erased. The pointer is used while the
-        // phase is `Lent`, and this function does not return (so the
-        // borrowed future outlives every use) until the phase has left
-        // `Lent` under the lock.
-        let future: *mut (dyn Future<Output = ()> + Send + 'static) =
-            unsafe { std::mem::transmute(future) };
-        inner.phase = Phase::Lent(LentFuture(future));
-        let waker = inner.take_waker();
-        drop(inner);
-        if let Some(waker) = waker
-            && catch_unwind(AssertUnwindSafe(|| waker.wake())).is_err()
-        {
-            // The future must not stay lent once this function returns;
-            // taking the lock also waits out a poll in progress.
-            let mut inner = self.lock();
-            inner.phase = Phase::Cancelled;
-            self.cancelled.store(true, Ordering::SeqCst);
-            return Err(Cancelled);
-        }
-        let mut inner = self
-            .guest
-            .wait_while(self.lock(), |inner| matches!(inner.phase, Phase::Lent(_)))
-            .unwrap_or_else(PoisonError::into_inner);
-        match inner.phase {
-            Phase::Resumed => {
-                inner.phase = Phase::Running;
-                Ok(())
+        let waker = Waker::from(self.clone());
+        let mut cx = Context::from_waker(&waker);
+        loop {
+            // Poll first: a wake sent to the no-op waker of the first poll
+            // was not recorded, and polling looks at the future afresh.
+            if future.as_mut().poll(&mut cx).is_ready() {
+                return Ok(());
             }
-            _ => Err(Cancelled),
+            let mut inner = self
+                .guest
+                .wait_while(self.lock(), |inner| {
+                    !inner.woken && !matches!(inner.phase, Phase::Cancelled)
+                })
+                .unwrap_or_else(PoisonError::into_inner);
+            if let Phase::Cancelled = inner.phase {
+                return Err(Cancelled);
+            }
+            inner.woken = false;
         }
     }
 
@@ -538,6 +509,18 @@ impl Exchange {
         if let Some(waker) = waker {
             quietly(|| waker.wake());
         }
+    }
+}
+
+/// The waker of the future a guest thread is parked on: unparks it.
+impl Wake for Exchange {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.lock().woken = true;
+        self.guest.notify_all();
     }
 }
 

@@ -12,6 +12,7 @@
 //! which cap each memory the guest thread creates at the process's limit.
 
 use std::cell::Cell;
+use std::collections::{HashMap, HashSet};
 use std::ptr::NonNull;
 use std::sync::Arc;
 
@@ -36,19 +37,25 @@ use crate::state::ProcessState;
 
 type Data = Host<ProcessState>;
 
+/// Which functions a module imports: `keep(namespace, name)`.
+pub(crate) type Keep<'k> = &'k (dyn Fn(&str, &str) -> bool + 'k);
+
 /// Links one embedder block into a new store's imports.
-pub(crate) type LinkFn = fn(&mut Store, &FunctionEnv<Data>, &mut Imports) -> Result<(), LinkError>;
+pub(crate) type LinkFn =
+    fn(&mut Store, &FunctionEnv<Data>, &mut Imports, Keep<'_>) -> Result<(), LinkError>;
 
 type ExtensionGetter<S> = fn(&mut Data) -> &mut S;
 
 /// A `#[funk::host_functions]` state type that links into a process's
 /// Wasmer imports. Implemented for every such type.
 pub trait WasmerLinkable: Sized + 'static {
-    /// Links `Self`'s block, reaching the state through the process state.
+    /// Links the functions of `Self`'s block that `keep` accepts, reaching
+    /// the state through the process state.
     fn link(
         store: &mut Store,
         env: &FunctionEnv<Data>,
         imports: &mut Imports,
+        keep: Keep<'_>,
     ) -> Result<(), LinkError>;
 }
 
@@ -63,6 +70,7 @@ where
         store: &mut Store,
         env: &FunctionEnv<Data>,
         imports: &mut Imports,
+        keep: Keep<'_>,
     ) -> Result<(), LinkError> {
         let get: ExtensionGetter<S> = |host| {
             host.state
@@ -70,7 +78,7 @@ where
                 .get_mut::<S>()
                 .expect("every process holds a value of each registered block")
         };
-        funk::wasmer::link(store, env, imports, get)
+        funk::wasmer::link_filtered(store, env, imports, get, keep)
     }
 }
 
@@ -78,8 +86,9 @@ pub(crate) fn link_extension<S: WasmerLinkable>(
     store: &mut Store,
     env: &FunctionEnv<Data>,
     imports: &mut Imports,
+    keep: Keep<'_>,
 ) -> Result<(), LinkError> {
-    S::link(store, env, imports)
+    S::link(store, env, imports, keep)
 }
 
 /// The runtime's Wasmer engine.
@@ -124,7 +133,12 @@ impl super::Engine for WasmerEngine {
         let module = wasmer::Module::new(&self.shared.engine, wasm)
             .map_err(|e| CompileError(e.to_string()))?;
         let mut stubs = Vec::new();
+        let mut imported: HashMap<String, HashSet<String>> = HashMap::new();
         for import in module.imports() {
+            imported
+                .entry(import.module().to_owned())
+                .or_default()
+                .insert(import.name().to_owned());
             let ExternType::Function(ty) = import.ty() else {
                 return Err(CompileError(format!(
                     "the module imports `{}::{}`, which is not a function; funk-runtime provides functions only",
@@ -146,6 +160,7 @@ impl super::Engine for WasmerEngine {
         Ok(Arc::new(WasmerModule {
             id: next_module_id(),
             module,
+            imports: imported,
             stubs,
             shared: self.shared.clone(),
         }))
@@ -155,6 +170,9 @@ impl super::Engine for WasmerEngine {
 struct WasmerModule {
     id: u64,
     module: wasmer::Module,
+    /// The function imports, by namespace: a spawn creates host functions
+    /// for these only.
+    imports: HashMap<String, HashSet<String>>,
     stubs: Vec<Stub>,
     shared: Arc<EngineShared>,
 }
@@ -195,16 +213,12 @@ impl super::Module for WasmerModule {
         entry: String,
         args: Vec<EntryValue>,
     ) -> BoxFuture<'static, Outcome> {
-        Box::pin(async move {
-            let module = self.clone();
-            let guest = match GuestThread::spawn(move || module.instantiate(state)).await {
-                Ok(guest) => guest,
-                Err(failure) => return Outcome::Failed(failure),
-            };
-            guest
-                .call(move |guest: &mut Guest| guest.call(&entry, &args))
-                .await
-        })
+        // One hand-over to a guest thread for the whole life of the
+        // process: instantiate, call, drop the store there.
+        Box::pin(GuestThread::once(move || match self.instantiate(state) {
+            Ok(mut guest) => guest.call(&entry, &args),
+            Err(failure) => Outcome::Failed(failure),
+        }))
     }
 }
 
@@ -241,17 +255,32 @@ impl WasmerModule {
         env: &FunctionEnv<Data>,
         imports: &mut Imports,
     ) -> Result<(), LinkError> {
+        let keep = |namespace: &str, name: &str| {
+            self.imports
+                .get(namespace)
+                .is_some_and(|names| names.contains(name))
+        };
         macro_rules! link_view {
             ($view:ty) => {
-                funk::wasmer::link(store, env, imports, |host: &mut Data| {
-                    <$view>::ref_cast_mut(&mut host.state)
-                })?;
+                funk::wasmer::link_filtered(
+                    store,
+                    env,
+                    imports,
+                    |host: &mut Data| <$view>::ref_cast_mut(&mut host.state),
+                    &keep,
+                )?;
             };
         }
         crate::api::for_each_block!(link_view);
-        funk::wasmer::link(store, env, imports, |host: &mut Data| &mut host.state.wasi)?;
+        funk::wasmer::link_filtered(
+            store,
+            env,
+            imports,
+            |host: &mut Data| &mut host.state.wasi,
+            &keep,
+        )?;
         for link in &self.shared.extensions {
-            link(store, env, imports)?;
+            link(store, env, imports, &keep)?;
         }
         for stub in &self.stubs {
             let message = stub.message.clone();
