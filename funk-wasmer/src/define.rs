@@ -13,6 +13,9 @@ use crate::guest_thread;
 use crate::memory::{HasMemory, enter};
 use crate::results::NativeResults;
 
+/// Which functions [`link_filtered`] defines: `keep(namespace, name)`.
+pub type Keep<'l> = &'l (dyn Fn(&str, &str) -> bool + 'l);
+
 /// An [`Imports`] being filled with the functions of host state `S`, which
 /// is reached from the environment data `T` through `G`.
 pub struct Linking<'l, T, S, G, St> {
@@ -21,7 +24,7 @@ pub struct Linking<'l, T, S, G, St> {
     pub(crate) imports: &'l mut Imports,
     pub(crate) get: G,
     /// Which functions to define, by `(namespace, name)`; all when `None`.
-    pub(crate) keep: Option<&'l (dyn Fn(&str, &str) -> bool + 'l)>,
+    pub(crate) keep: Option<Keep<'l>>,
     _state: PhantomData<fn() -> S>,
 }
 
@@ -66,7 +69,7 @@ pub fn link_filtered<'l, S, T, G, St>(
     env: &'l FunctionEnv<T>,
     imports: &'l mut Imports,
     get: G,
-    keep: &'l (dyn Fn(&str, &str) -> bool + 'l),
+    keep: Keep<'l>,
 ) -> Result<(), LinkError>
 where
     T: HasMemory,

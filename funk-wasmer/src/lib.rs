@@ -51,7 +51,7 @@ mod guest_thread;
 mod memory;
 mod results;
 
-pub use define::{Linking, link, link_filtered};
+pub use define::{Keep, Linking, link, link_filtered};
 pub use guest_thread::{GuestCall, GuestThread};
 pub use memory::{BindError, HasMemory, Host, MemorySlot, bind_memory};
 pub use results::NativeResults;

@@ -37,8 +37,7 @@ use crate::state::ProcessState;
 
 type Data = Host<ProcessState>;
 
-/// Which functions a module imports: `keep(namespace, name)`.
-pub(crate) type Keep<'k> = &'k (dyn Fn(&str, &str) -> bool + 'k);
+use funk::wasmer::Keep;
 
 /// Links one embedder block into a new store's imports.
 pub(crate) type LinkFn =
