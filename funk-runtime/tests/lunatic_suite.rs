@@ -27,6 +27,7 @@ const SCENARIOS: &[&str] = &[
     "configs::permissions_and_limits_read_back",
     "links::a_failing_linked_child_kills_the_parent",
     "links::a_kill_propagates_to_links_as_a_failure",
+    "links::a_kill_stops_a_process_sleeping_in_wasi",
     "links::a_normal_exit_does_not_kill_the_parent",
     "links::an_unlinked_failing_child_does_not_kill_the_parent",
     "links::linking_to_an_exited_process_is_a_link_death",

@@ -49,6 +49,22 @@ fn a_kill_propagates_to_links_as_a_failure(m: Mailbox<()>) {
 }
 
 #[lunatic::test]
+fn a_kill_stops_a_process_sleeping_in_wasi(m: Mailbox<()>) {
+    let m = m.catch_link_failure();
+    let tag = Tag::new();
+    // `std::thread::sleep` is WASI's `poll_oneoff`, not a lunatic call.
+    let child = Process::spawn_link_tag((), tag, |_, _: Mailbox<()>| {
+        std::thread::sleep(Duration::from_secs(3600));
+    });
+    lunatic::sleep(Duration::from_millis(20));
+    child.kill();
+    match m.receive_timeout(Duration::from_secs(5)) {
+        Ok(MessageSignal::Signal(lunatic::LinkDiedSignal(died))) => assert_eq!(died, tag),
+        _ => panic!("the sleeping child was not stopped"),
+    }
+}
+
+#[lunatic::test]
 fn links_are_transitive_through_failures(m: Mailbox<()>) {
     let m = m.catch_link_failure();
     let tag = Tag::new();

@@ -1,0 +1,235 @@
+//! The embedding surface around processes, on both engines: failures are
+//! reported through `tracing` (by id or registered name, with the trap
+//! message and the wasm backtrace) while clean exits are silent, guest
+//! metrics arrive as `tracing` events, and Wasmtime's pooling allocator
+//! runs processes and turns an exhausted pool into a process failure.
+
+mod common;
+
+use std::sync::{Mutex, OnceLock};
+
+use common::{Harness, guard};
+use funk_runtime::{EngineKind, ExitStatus, Pooling, Settings};
+use tracing::field::{Field, Visit};
+use tracing_subscriber::layer::{Context, SubscriberExt};
+
+/// One event: target, level and its fields as `name=value` text.
+#[derive(Debug, Clone)]
+struct Event {
+    target: String,
+    level: tracing::Level,
+    message: String,
+    fields: Vec<(String, String)>,
+}
+
+/// Every event of this test binary (the subscriber is process-wide: the
+/// runtime's tasks run on any thread).
+static EVENTS: Mutex<Vec<Event>> = Mutex::new(Vec::new());
+
+struct Record;
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Record {
+    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
+        struct Fields(Vec<(String, String)>, String);
+        impl Visit for Fields {
+            fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+                if field.name() == "message" {
+                    self.1 = format!("{value:?}");
+                } else {
+                    self.0.push((field.name().to_owned(), format!("{value:?}")));
+                }
+            }
+            fn record_str(&mut self, field: &Field, value: &str) {
+                if field.name() == "message" {
+                    self.1 = value.to_owned();
+                } else {
+                    self.0.push((field.name().to_owned(), value.to_owned()));
+                }
+            }
+        }
+        let mut fields = Fields(Vec::new(), String::new());
+        event.record(&mut fields);
+        EVENTS.lock().unwrap().push(Event {
+            target: event.metadata().target().to_owned(),
+            level: *event.metadata().level(),
+            message: fields.1,
+            fields: fields.0,
+        });
+    }
+}
+
+fn record_events() {
+    static INSTALLED: OnceLock<()> = OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        let subscriber = tracing_subscriber::registry().with(Record);
+        tracing::subscriber::set_global_default(subscriber).expect("one subscriber");
+    });
+}
+
+fn events_where(pred: impl Fn(&Event) -> bool) -> Vec<Event> {
+    EVENTS
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| pred(e))
+        .cloned()
+        .collect()
+}
+
+macro_rules! on_both_engines {
+    ($($case:ident),* $(,)?) => {
+        mod wasmtime {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let engine = funk_runtime::EngineKind::Wasmtime;
+                    crate::guard(engine, crate::$case(engine)).await;
+                }
+            )*
+        }
+        mod wasmer {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let engine = funk_runtime::EngineKind::Wasmer;
+                    crate::guard(engine, crate::$case(engine)).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_engines! {
+    a_failure_is_reported_by_name_with_message_and_backtrace,
+    metrics_become_tracing_events,
+}
+
+const REGISTERED_FAILURE: &str = r#"
+  (data (i32.const 0x200) "funk-test/name/Process/the-failing-one")
+  (func $fails_deeply (unreachable))
+  (func (export "fail")
+    (call $put (i32.const 0x200) (i32.const 38) (i64.const 0) (call $process_id))
+    (call $fails_deeply))
+  (func (export "fine"))
+"#;
+
+async fn a_failure_is_reported_by_name_with_message_and_backtrace(engine: EngineKind) {
+    record_events();
+    let h = Harness::on(engine);
+    let module = h.module(REGISTERED_FAILURE);
+    let (status, _) = h.run(&module, "fail", &[]).await;
+    let ExitStatus::Failed(failure) = status else {
+        panic!("{engine}: the process did not fail: {status:?}");
+    };
+    let fine = h.spawn(&module, "fine", &[]);
+    let fine_id = fine.id();
+    assert_eq!(fine.wait().await.status, ExitStatus::Returned);
+    let reports = events_where(|e| {
+        e.target == "funk_runtime::process" && e.message.contains("'the-failing-one'")
+    });
+    assert_eq!(reports.len(), 1, "{engine}: {reports:?}");
+    let report = &reports[0];
+    assert_eq!(report.level, tracing::Level::WARN);
+    assert!(
+        report.message.contains("failed: ") && report.message.contains(&failure.message),
+        "{engine}: {report:?}"
+    );
+    // The backtrace names the guest function that trapped.
+    assert!(
+        failure
+            .backtrace
+            .as_deref()
+            .is_some_and(|b| b.contains("fails_deeply")),
+        "{engine}: {failure:?}"
+    );
+    assert!(
+        report.message.contains("fails_deeply"),
+        "{engine}: {report:?}"
+    );
+    // A clean exit says nothing.
+    let fine_reports = events_where(|e| {
+        e.target == "funk_runtime::process" && e.message.contains(&format!("process {fine_id} "))
+    });
+    assert!(fine_reports.is_empty(), "{engine}: {fine_reports:?}");
+}
+
+const METRICS: &str = r#"
+  (import "lunatic::metrics" "counter" (func $counter (param i32 i32 i64)))
+  (import "lunatic::metrics" "gauge" (func $gauge (param i32 i32 f64)))
+  (data (i32.const 0x300) "requests_total")
+  (data (i32.const 0x320) "queue_depth")
+  (func (export "measure")
+    (call $counter (i32.const 0x300) (i32.const 14) (i64.const 42))
+    (call $gauge (i32.const 0x320) (i32.const 11) (f64.const 2.5)))
+"#;
+
+async fn metrics_become_tracing_events(engine: EngineKind) {
+    record_events();
+    let h = Harness::on(engine);
+    let module = h.module_importing(METRICS, "");
+    let process = h.spawn(&module, "measure", &[]);
+    let id = process.id().to_string();
+    assert_eq!(process.wait().await.status, ExitStatus::Returned);
+    let metrics = events_where(|e| {
+        e.target == "funk_runtime::metrics"
+            && e.fields.iter().any(|(k, v)| k == "process" && *v == id)
+    });
+    let seen: Vec<Vec<(String, String)>> = metrics.iter().map(|e| e.fields.clone()).collect();
+    let field = |metric: &Vec<(String, String)>, name: &str| {
+        metric
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(seen.len(), 2, "{engine}: {seen:?}");
+    assert_eq!(field(&seen[0], "metric").as_deref(), Some("requests_total"));
+    assert_eq!(field(&seen[0], "kind").as_deref(), Some("counter"));
+    assert_eq!(field(&seen[0], "value").as_deref(), Some("42"));
+    assert_eq!(field(&seen[1], "metric").as_deref(), Some("queue_depth"));
+    assert_eq!(field(&seen[1], "value").as_deref(), Some("2.5"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wasmtime_pooling_runs_processes_and_a_full_pool_fails_a_spawn() {
+    let engine = EngineKind::Wasmtime;
+    guard(engine, async {
+        let h = Harness::new(Settings {
+            engine,
+            pooling: Some(Pooling {
+                instances: 3,
+                memory_per_instance: 1 << 20,
+            }),
+            ..Settings::default()
+        });
+        let module = h.module(
+            r#"(func (export "wait")
+                 (call $report (i64.const 1))
+                 (drop (call $receive (i32.const 0) (i32.const 0) (i64.const -1))))"#,
+        );
+        let waiting: Vec<_> = (0..3).map(|_| h.spawn(&module, "wait", &[])).collect();
+        for process in &waiting {
+            h.wait_reports(process.id(), 1).await;
+        }
+        // The pool is full: the fourth process fails to instantiate, and
+        // nothing else is disturbed.
+        let fourth = h.spawn(&module, "wait", &[]);
+        match fourth.wait().await.status {
+            ExitStatus::Failed(failure) => {
+                assert!(failure.message.contains("limit"), "{failure:?}")
+            }
+            other => panic!("the fourth process did not fail: {other:?}"),
+        }
+        for process in &waiting {
+            h.send(process.id(), 0);
+        }
+        for process in waiting {
+            assert_eq!(process.wait().await.status, ExitStatus::Returned);
+        }
+        // Slots came back.
+        let again = h.spawn(&module, "wait", &[]);
+        h.wait_reports(again.id(), 1).await;
+        h.send(again.id(), 0);
+        assert_eq!(again.wait().await.status, ExitStatus::Returned);
+    })
+    .await;
+}
