@@ -6,7 +6,7 @@
 //! it created, named by generation-checked handles), the message being
 //! built or read (the *scratch area*), its timers, its WASI view and the
 //! embedder's own state. The `lunatic::*` host-function blocks in
-//! [`api`](crate::api) are views of it, one per namespace.
+//! the crate's `api` module are views of it, one per namespace.
 
 use std::sync::Arc;
 

@@ -4,6 +4,7 @@
 //! metrics arrive as `tracing` events, and Wasmtime's pooling allocator
 //! runs processes and turns an exhausted pool into a process failure.
 
+#[allow(dead_code)] // each test binary uses its own part of the harness
 mod common;
 
 use std::sync::{Mutex, OnceLock};
@@ -104,19 +105,30 @@ on_both_engines! {
     metrics_become_tracing_events,
 }
 
-const REGISTERED_FAILURE: &str = r#"
-  (data (i32.const 0x200) "funk-test/name/Process/the-failing-one")
+/// A guest that registers itself under a name (carrying the engine: both
+/// engines' tests share one subscriber) and traps two calls deep.
+fn registered_failure(engine: EngineKind) -> (String, String) {
+    let name = format!("the-failing-one-{engine}");
+    let full = format!("funk-test/name/Process/{name}");
+    let wat = format!(
+        r#"
+  (data (i32.const 0x200) "{full}")
   (func $fails_deeply (unreachable))
   (func (export "fail")
-    (call $put (i32.const 0x200) (i32.const 38) (i64.const 0) (call $process_id))
+    (call $registry_put (i32.const 0x200) (i32.const {}) (i64.const 0) (call $process_id))
     (call $fails_deeply))
   (func (export "fine"))
-"#;
+"#,
+        full.len()
+    );
+    (wat, name)
+}
 
 async fn a_failure_is_reported_by_name_with_message_and_backtrace(engine: EngineKind) {
     record_events();
     let h = Harness::on(engine);
-    let module = h.module(REGISTERED_FAILURE);
+    let (wat, name) = registered_failure(engine);
+    let module = h.module(&wat);
     let (status, _) = h.run(&module, "fail", &[]).await;
     let ExitStatus::Failed(failure) = status else {
         panic!("{engine}: the process did not fail: {status:?}");
@@ -125,7 +137,7 @@ async fn a_failure_is_reported_by_name_with_message_and_backtrace(engine: Engine
     let fine_id = fine.id();
     assert_eq!(fine.wait().await.status, ExitStatus::Returned);
     let reports = events_where(|e| {
-        e.target == "funk_runtime::process" && e.message.contains("'the-failing-one'")
+        e.target == "funk_runtime::process" && e.message.contains(&format!("'{name}'"))
     });
     assert_eq!(reports.len(), 1, "{engine}: {reports:?}");
     let report = &reports[0];
@@ -153,26 +165,42 @@ async fn a_failure_is_reported_by_name_with_message_and_backtrace(engine: Engine
     assert!(fine_reports.is_empty(), "{engine}: {fine_reports:?}");
 }
 
-const METRICS: &str = r#"
+/// A guest reporting a counter and a gauge; the names carry the engine,
+/// since both engines' tests share one process-wide subscriber and their
+/// runtimes both number their first process 1.
+fn metrics_guest(engine: EngineKind) -> (String, String, String) {
+    let counter = format!("requests_total_{engine}");
+    let gauge = format!("queue_depth_{engine}");
+    let wat = format!(
+        r#"
   (import "lunatic::metrics" "counter" (func $counter (param i32 i32 i64)))
   (import "lunatic::metrics" "gauge" (func $gauge (param i32 i32 f64)))
-  (data (i32.const 0x300) "requests_total")
-  (data (i32.const 0x320) "queue_depth")
+  (data (i32.const 0x300) "{counter}")
+  (data (i32.const 0x340) "{gauge}")
   (func (export "measure")
-    (call $counter (i32.const 0x300) (i32.const 14) (i64.const 42))
-    (call $gauge (i32.const 0x320) (i32.const 11) (f64.const 2.5)))
-"#;
+    (call $counter (i32.const 0x300) (i32.const {}) (i64.const 42))
+    (call $gauge (i32.const 0x340) (i32.const {}) (f64.const 2.5)))
+"#,
+        counter.len(),
+        gauge.len()
+    );
+    (wat, counter, gauge)
+}
 
 async fn metrics_become_tracing_events(engine: EngineKind) {
     record_events();
     let h = Harness::on(engine);
-    let module = h.module_importing(METRICS, "");
+    let (wat, counter, gauge) = metrics_guest(engine);
+    let module = h.module_importing(&wat, "");
     let process = h.spawn(&module, "measure", &[]);
     let id = process.id().to_string();
     assert_eq!(process.wait().await.status, ExitStatus::Returned);
     let metrics = events_where(|e| {
         e.target == "funk_runtime::metrics"
             && e.fields.iter().any(|(k, v)| k == "process" && *v == id)
+            && e.fields
+                .iter()
+                .any(|(k, v)| k == "metric" && (*v == counter || *v == gauge))
     });
     let seen: Vec<Vec<(String, String)>> = metrics.iter().map(|e| e.fields.clone()).collect();
     let field = |metric: &Vec<(String, String)>, name: &str| {
@@ -182,10 +210,10 @@ async fn metrics_become_tracing_events(engine: EngineKind) {
             .map(|(_, v)| v.clone())
     };
     assert_eq!(seen.len(), 2, "{engine}: {seen:?}");
-    assert_eq!(field(&seen[0], "metric").as_deref(), Some("requests_total"));
+    assert_eq!(field(&seen[0], "metric").as_deref(), Some(counter.as_str()));
     assert_eq!(field(&seen[0], "kind").as_deref(), Some("counter"));
     assert_eq!(field(&seen[0], "value").as_deref(), Some("42"));
-    assert_eq!(field(&seen[1], "metric").as_deref(), Some("queue_depth"));
+    assert_eq!(field(&seen[1], "metric").as_deref(), Some(gauge.as_str()));
     assert_eq!(field(&seen[1], "value").as_deref(), Some("2.5"));
 }
 

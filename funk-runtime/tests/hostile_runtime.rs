@@ -22,6 +22,7 @@
 //! | `trap::catch` | forged function index, missing or mistyped export, `proc_exit` inside, unbounded nesting |
 //! | imports | unsupported `lunatic::*` functions, foreign ones, a mistyped one, no memory |
 
+#[allow(dead_code)] // each test binary uses its own part of the harness
 mod common;
 
 use common::{BYSTANDER_TAG, Harness, Report, assert_trap, assert_traps, guard, values};

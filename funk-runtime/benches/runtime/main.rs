@@ -1,0 +1,195 @@
+//! Runtime benchmarks: spawn + join, ping-pong, a ring of 1000 processes,
+//! many-to-one throughput and fan-out, with guests written with the
+//! crates.io `lunatic` crate (benches/guests/lunatic-bench, built here for
+//! wasm32-wasip1 in release), on both engines, next to the floor: plain
+//! tokio tasks with unbounded channels, no wasm, on a multi-thread and a
+//! current-thread runtime, measured in the same run.
+//!
+//! ```sh
+//! cargo bench -p funk-runtime --bench runtime            # everything
+//! cargo bench -p funk-runtime --bench runtime -- ring    # scenarios matching "ring"
+//! ```
+//!
+//! Each figure is the median of several runs, in µs per operation (per
+//! spawn + join, per round trip, per hop, per message, per child). Every
+//! run checks that every message arrived (the guest counts, and panics on
+//! a message out of order per sender).
+
+#[path = "../../../tests/support/guest_build.rs"]
+mod guest_build;
+mod tokio_floor;
+
+use std::path::Path;
+
+use funk_runtime::wasi::Output;
+use funk_runtime::{EngineKind, ExitStatus, Module, ProcessConfig, Runtime, Spawn, Stdio};
+
+const RUNS: usize = 5;
+
+/// A scenario: its guest arguments, how many operations one run makes and
+/// the check value a correct run reports.
+struct Scenario {
+    name: &'static str,
+    what: &'static str,
+    args: &'static [&'static str],
+    check: u64,
+}
+
+const SCENARIOS: &[Scenario] = &[
+    Scenario {
+        name: "spawn",
+        what: "spawn + join of a process that exits at once",
+        args: &["spawn", "10000"],
+        check: 10_000 * 9_999 / 2,
+    },
+    Scenario {
+        name: "pingpong",
+        what: "ping-pong round trip",
+        args: &["pingpong", "100000"],
+        check: 100_000,
+    },
+    Scenario {
+        name: "ring",
+        what: "ring of 1000 processes, token passed 100 times: per hop",
+        args: &["ring", "1000", "100"],
+        check: 100_000,
+    },
+    Scenario {
+        name: "throughput",
+        what: "1000 senders x 1000 messages to one receiver: per message",
+        args: &["throughput", "1000", "1000"],
+        check: 1_000_000,
+    },
+    Scenario {
+        name: "fanout",
+        what: "one process spawning 10k children that each reply: per child",
+        args: &["fanout", "10000"],
+        check: 10_000 * 9_999 / 2,
+    },
+];
+
+/// The `bench` namespace the guest imports (used by the scale benchmark;
+/// here it returns at once).
+struct Bench;
+
+#[funk::host_functions(namespace = "bench")]
+impl Bench {
+    fn ready(&mut self) {}
+}
+
+fn guest() -> Vec<u8> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let manifest = root.join("benches/guests/lunatic-bench/Cargo.toml");
+    let out = guest_build::build(
+        &manifest,
+        "wasm32-wasip1",
+        true,
+        &root.join("../target/funk-runtime-bench-guests"),
+    );
+    std::fs::read(out.join("lunatic-bench.wasm")).expect("the bench guest was built")
+}
+
+/// Runs one scenario once; returns ns per operation.
+async fn run(runtime: &Runtime, module: &Module, scenario: &Scenario) -> f64 {
+    let (stdout, captured) = Output::capture();
+    let mut config = ProcessConfig::privileged();
+    config.args = std::iter::once("lunatic-bench")
+        .chain(scenario.args.iter().copied())
+        .map(str::to_owned)
+        .collect();
+    let process = runtime
+        .spawn_with(Spawn {
+            module,
+            entry: "_start",
+            args: Vec::new(),
+            config,
+            stdio: Stdio {
+                stdout,
+                stderr: Output::stderr(),
+                stdin: false,
+            },
+            node: None,
+        })
+        .expect("spawn the bench guest");
+    let exit = process.wait().await;
+    assert!(
+        matches!(exit.status, ExitStatus::Returned | ExitStatus::Exited(0)),
+        "{}: {}",
+        scenario.name,
+        exit.status
+    );
+    let text = String::from_utf8(captured.contents()).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("result "))
+        .unwrap_or_else(|| panic!("{}: no result in {text:?}", scenario.name));
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    let check: u64 = fields[3].parse().unwrap();
+    assert_eq!(
+        check, scenario.check,
+        "{}: messages lost or duplicated",
+        scenario.name
+    );
+    fields[2].parse().unwrap()
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+fn main() {
+    let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let selected: Vec<&Scenario> = SCENARIOS
+        .iter()
+        .filter(|s| filter.as_ref().is_none_or(|f| s.name.contains(f.as_str())))
+        .collect();
+    let wasm = guest();
+    let executor = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut table = Vec::new();
+    for scenario in &selected {
+        let floor_mt = median(
+            (0..RUNS)
+                .map(|_| tokio_floor::run(scenario.name, true))
+                .collect(),
+        );
+        let floor_ct = median(
+            (0..RUNS)
+                .map(|_| tokio_floor::run(scenario.name, false))
+                .collect(),
+        );
+        let mut row = vec![
+            scenario.what.to_owned(),
+            format!("{:.2}", floor_mt / 1000.0),
+            format!("{:.2}", floor_ct / 1000.0),
+        ];
+        for engine in [EngineKind::Wasmtime, EngineKind::Wasmer] {
+            let ns = executor.block_on(async {
+                let runtime = Runtime::builder()
+                    .engine(engine)
+                    .host_functions(|_| Bench)
+                    .build()
+                    .unwrap();
+                let module = runtime.compile(&wasm).unwrap();
+                let mut runs = Vec::new();
+                for _ in 0..RUNS {
+                    runs.push(run(&runtime, &module, scenario).await);
+                }
+                median(runs)
+            });
+            row.push(format!("{:.2}", ns / 1000.0));
+        }
+        eprintln!("{}", row.join(" | "));
+        table.push(row);
+    }
+    println!(
+        "\n| scenario (µs per op) | tokio multi-thread | tokio current-thread | funk Wasmtime | funk Wasmer |"
+    );
+    println!("|---|---:|---:|---:|---:|");
+    for row in table {
+        println!("| {} |", row.join(" | "));
+    }
+}

@@ -1,0 +1,210 @@
+//! Scale: how many processes fit, and what each costs.
+//!
+//! ```sh
+//! cargo bench -p funk-runtime --bench scale -- lunatic 100000 [wasmtime|wasmer]
+//! cargo bench -p funk-runtime --bench scale -- minimal 1000000
+//! ```
+//!
+//! `lunatic N`: the bench guest (crates.io `lunatic` crate) spawns N
+//! processes that each block in `receive`; at that point the host reads its
+//! resident memory and memory-mapping count; then every process answers one
+//! message and exits, and the host reads its memory again.
+//!
+//! `minimal N`: N processes of a hand-written WAT module (one page of
+//! memory) spawned by the host, each blocked in `receive`, then messaged
+//! and joined.
+
+#[path = "../../../tests/support/guest_build.rs"]
+mod guest_build;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use funk_runtime::message::{DataMessage, Message};
+use funk_runtime::wasi::Output;
+use funk_runtime::{EngineKind, ExitStatus, ProcessConfig, Runtime, Settings, Spawn, Stdio};
+use tokio::sync::Notify;
+
+/// The `bench` namespace: `ready` tells the host the guest spawned
+/// everything, and waits for the host to go on.
+struct Bench {
+    reached: Arc<Notify>,
+    go: Arc<Notify>,
+}
+
+#[funk::host_functions(namespace = "bench")]
+impl Bench {
+    async fn ready(&mut self) {
+        self.reached.notify_one();
+        self.go.notified().await;
+    }
+}
+
+/// Resident memory and mapping count of this process.
+fn memory() -> (u64, usize) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let rss_kib = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let maps = std::fs::read_to_string("/proc/self/maps")
+        .map(|m| m.lines().count())
+        .unwrap_or(0);
+    (rss_kib, maps)
+}
+
+fn settings(engine: EngineKind) -> Settings {
+    Settings {
+        engine,
+        max_processes: 2_000_000,
+        ..Settings::default()
+    }
+}
+
+async fn lunatic(engine: EngineKind, n: u64) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = guest_build::build(
+        &root.join("benches/guests/lunatic-bench/Cargo.toml"),
+        "wasm32-wasip1",
+        true,
+        &root.join("../target/funk-runtime-bench-guests"),
+    );
+    let wasm = std::fs::read(out.join("lunatic-bench.wasm")).unwrap();
+    let reached = Arc::new(Notify::new());
+    let go = Arc::new(Notify::new());
+    let (r, g) = (reached.clone(), go.clone());
+    let runtime = Runtime::builder()
+        .settings(settings(engine))
+        .host_functions(move |_| Bench {
+            reached: r.clone(),
+            go: g.clone(),
+        })
+        .build()
+        .unwrap();
+    let module = runtime.compile(&wasm).unwrap();
+    let (before, maps_before) = memory();
+    let (stdout, captured) = Output::capture();
+    let mut config = ProcessConfig::privileged();
+    config.args = ["lunatic-bench", "idle", &n.to_string()]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let start = Instant::now();
+    let process = runtime
+        .spawn_with(Spawn {
+            module: &module,
+            entry: "_start",
+            args: Vec::new(),
+            config,
+            stdio: Stdio {
+                stdout,
+                stderr: Output::stderr(),
+                stdin: false,
+            },
+            node: None,
+        })
+        .unwrap();
+    let exit = process.wait();
+    tokio::pin!(exit);
+    tokio::select! {
+        _ = reached.notified() => {}
+        exit = &mut exit => {
+            let text = String::from_utf8_lossy(&captured.contents()).into_owned();
+            println!("{engine}: stopped before all {n} processes were spawned: {} after {:?}\n{text}", exit.status, start.elapsed());
+            return;
+        }
+    }
+    let spawned = start.elapsed();
+    let (during, maps_during) = memory();
+    go.notify_one();
+    let exit = exit.await;
+    let text = String::from_utf8_lossy(&captured.contents()).into_owned();
+    assert!(
+        matches!(exit.status, ExitStatus::Returned | ExitStatus::Exited(0)),
+        "{}: {text}",
+        exit.status
+    );
+    // Give the exited processes' tasks a moment to drop their stores.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let (after, maps_after) = memory();
+    println!(
+        "{engine}: {n} lunatic processes spawned in {spawned:?}; RSS {before} KiB -> {during} KiB ({:.1} KiB per process) -> {after} KiB after they exited; mappings {maps_before} -> {maps_during} -> {maps_after}",
+        (during.saturating_sub(before)) as f64 / n as f64
+    );
+    print!("{text}");
+}
+
+const MINIMAL: &str = r#"(module
+  (import "lunatic::message" "receive" (func $receive (param i32 i32 i64) (result i32)))
+  (memory (export "memory") 1 1)
+  (func (export "wait")
+    (drop (call $receive (i32.const 0) (i32.const 0) (i64.const -1)))))"#;
+
+async fn minimal(engine: EngineKind, n: u64) {
+    let runtime = Runtime::builder()
+        .settings(settings(engine))
+        .build()
+        .unwrap();
+    let module = runtime.compile(MINIMAL.as_bytes()).unwrap();
+    let (before, maps_before) = memory();
+    let start = Instant::now();
+    let mut processes = Vec::with_capacity(n as usize);
+    for i in 0..n {
+        match runtime.spawn(&module, "wait", ProcessConfig::default()) {
+            Ok(p) => processes.push(p),
+            Err(e) => {
+                println!("{engine}: spawn {i} failed: {e}");
+                break;
+            }
+        }
+    }
+    let spawned = start.elapsed();
+    // Let every process reach its receive.
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let (during, maps_during) = memory();
+    let start = Instant::now();
+    for p in &processes {
+        p.process().send(Message::Data(DataMessage::new(0, 0)));
+    }
+    let count = processes.len();
+    let mut failed = 0;
+    for p in processes {
+        if !matches!(p.wait().await.status, ExitStatus::Returned) {
+            failed += 1;
+        }
+    }
+    let joined = start.elapsed();
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let (after, maps_after) = memory();
+    println!(
+        "{engine}: {count} minimal processes spawned in {spawned:?}, messaged and joined in {joined:?} ({failed} failed); RSS {before} KiB -> {during} KiB ({:.2} KiB per process) -> {after} KiB; mappings {maps_before} -> {maps_during} -> {maps_after}",
+        (during.saturating_sub(before)) as f64 / count.max(1) as f64
+    );
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let what = args.first().map(String::as_str).unwrap_or("lunatic");
+    let n: u64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(100_000);
+    let engine: EngineKind = args
+        .get(2)
+        .map(|e| e.parse().unwrap())
+        .unwrap_or(EngineKind::Wasmtime);
+    let executor = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    executor.block_on(async {
+        match what {
+            "lunatic" => lunatic(engine, n).await,
+            "minimal" => minimal(engine, n).await,
+            other => panic!("unknown run `{other}` (lunatic or minimal)"),
+        }
+    });
+}
