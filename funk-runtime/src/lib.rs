@@ -7,7 +7,7 @@
 //!
 //! The crate has two layers. The core ([`process`], [`mailbox`],
 //! [`message`], [`node`], [`registry`], [`timer`], [`lifecycle`]) is plain
-//! Rust that tests drive without any wasm. The [`api`] blocks are
+//! Rust that tests drive without any wasm. The `api` blocks are
 //! `#[funk::host_functions]` translating the guest ABI into calls on the
 //! core, and [`engine`] connects them to Wasmtime or Wasmer.
 //!

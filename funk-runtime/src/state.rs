@@ -6,13 +6,14 @@
 //! it created, named by generation-checked handles), the message being
 //! built or read (the *scratch area*), its timers, its WASI view and the
 //! embedder's own state. The `lunatic::*` host-function blocks in
-//! [`api`](crate::api) are views of it, one per namespace.
+//! `api` are views of it, one per namespace.
 
 use std::sync::Arc;
 
 use funk::ResourceTable;
 
 use crate::config::ProcessConfig;
+use crate::engine::EngineKind;
 use crate::engine::{MemoryLimit, Module};
 use crate::extension::Extensions;
 use crate::message::Message;
@@ -20,7 +21,7 @@ use crate::node::Node;
 use crate::process::Process;
 use crate::runtime::Shared;
 use crate::timer::Timers;
-use crate::wasi::{Input, Output, Wasi, WasiSetup};
+use crate::wasi::{Blocking, Input, Output, PreopenDir, Wasi, WasiSetup};
 
 /// A configuration the guest created (`create_config`).
 #[derive(Debug)]
@@ -85,6 +86,38 @@ pub struct ProcessState {
     pub(crate) extensions: Extensions,
 }
 
+/// The configuration's preopened directories, opened. One that cannot be
+/// opened (gone since the configuration was made) is left out, with a
+/// warning: the process runs without it.
+fn preopens(config: &ProcessConfig) -> Vec<PreopenDir> {
+    config
+        .preopens
+        .iter()
+        .filter_map(
+            |preopen| match PreopenDir::open(&preopen.host, &preopen.guest) {
+                Ok(dir) => Some(dir),
+                Err(error) => {
+                    tracing::warn!(
+                        "cannot preopen {} for the guest: {error}",
+                        preopen.host.display()
+                    );
+                    None
+                }
+            },
+        )
+        .collect()
+}
+
+/// Where a process's blocking WASI calls run: a Wasmtime guest runs on the
+/// executor's threads, so off them; a Wasmer guest has a thread of its
+/// own, so on it.
+fn blocking(engine: EngineKind) -> Blocking {
+    match engine {
+        EngineKind::Wasmtime => Blocking::Offload,
+        EngineKind::Wasmer => Blocking::Inline,
+    }
+}
+
 impl ProcessState {
     /// The state of a new process.
     pub(crate) fn new(
@@ -101,6 +134,9 @@ impl ProcessState {
             stdin: stdio.input(),
             stdout: stdio.stdout.clone(),
             stderr: stdio.stderr.clone(),
+            preopens: preopens(&config),
+            sockets: Vec::new(),
+            blocking: blocking(runtime.settings.engine),
         });
         let extensions = runtime.extensions.instantiate(process.id());
         ProcessState {
