@@ -8,8 +8,9 @@
 //! - `bench-lines`: 200 000 `fd_write`s of one short line each to stdout
 //!   (discarded).
 //!
-//! Run with `cargo bench -p funk-runtime --all-features --bench wasi_io`;
-//! each case runs three times and the best time is printed. Set
+//! Run with `cargo bench -p funk-runtime --all-features --bench wasi_io`
+//! (add `--profile dev` to reuse the test build); each case runs three
+//! times and the best time, from instantiation to exit, is printed. Set
 //! `FUNK_WASI_BENCH_MIB` for another file size.
 
 #[path = "../tests/support/mod.rs"]
