@@ -779,6 +779,14 @@ fn trap(function: &str, rest: &str) -> Outcome {
 /// `["a", "bc"]`, and checks each outcome; returns what went to stdout and
 /// stderr on each engine.
 async fn check_cases(cases: &[(&str, Vec<Val>, Outcome)]) -> Vec<(String, String)> {
+    check_cases_in(None, cases).await
+}
+
+/// As [`check_cases`], with `data` (if any) preopened as `/data` (fd 3).
+async fn check_cases_in(
+    data: Option<&Path>,
+    cases: &[(&str, Vec<Val>, Outcome)],
+) -> Vec<(String, String)> {
     let calls: Vec<(&str, Vec<Val>)> = cases.iter().map(|(n, a, _)| (*n, a.clone())).collect();
     let mut streams = Vec::new();
     for engine in ENGINES {
@@ -789,6 +797,10 @@ async fn check_cases(cases: &[(&str, Vec<Val>, Outcome)]) -> Vec<(String, String
             env: vec![("K".into(), "V".into())],
             stdout,
             stderr,
+            preopens: data
+                .map(|data| PreopenDir::open(data, "/data").unwrap())
+                .into_iter()
+                .collect(),
             ..WasiSetup::default()
         };
         let outcomes = run(engine, hostile_wasm(), setup, &calls).await;
@@ -1274,6 +1286,129 @@ async fn every_function_answers_with_the_errno_preview1_prescribes() {
     for (stdout, stderr) in streams {
         assert_eq!((stdout.as_str(), stderr.as_str()), ("hello", "hello"));
     }
+}
+
+#[tokio::test]
+async fn path_and_rights_errnos_beneath_a_preopen() {
+    let sandbox = Sandbox::new("errnos");
+    let hello = [I32(0x100), I32(5)];
+    let dotdot = [I32(0x140), I32(2)];
+    let bad_utf8 = [I32(0x180), I32(2)];
+    let open = |dir: i32, lookup: i32, path: [Val; 2], oflags: i32, rights: i64, fdflags: i32| {
+        vec![
+            I32(dir),
+            I32(lookup),
+            path[0],
+            path[1],
+            I32(oflags),
+            I64(rights),
+            I64(0),
+            I32(fdflags),
+            I32(0x300),
+        ]
+    };
+    const WRITE: i64 = 1 << 6;
+    let cases: Vec<(&str, Vec<Val>, Outcome)> = vec![
+        ("store64", vec![I32(0x140), I64(0x2e2e)], Ok(vec![])),
+        // The preopen: fd 3, named "/data"; a buffer one byte short.
+        ("fd_prestat_get", vec![I32(3), I32(0x300)], errno(0)),
+        ("load64", vec![I32(0x300)], Ok(vec![5 << 32])),
+        (
+            "fd_prestat_dir_name",
+            vec![I32(3), I32(0x400), I32(5)],
+            errno(0),
+        ),
+        (
+            "load64",
+            vec![I32(0x400)],
+            Ok(vec![i64::from_le_bytes(*b"/data\0\0\0")]),
+        ),
+        (
+            "fd_prestat_dir_name",
+            vec![I32(3), I32(0x400), I32(4)],
+            errno(37),
+        ),
+        ("fd_prestat_get", vec![I32(4), I32(0x300)], errno(8)),
+        // Invalid flag combinations, unknown lookup flags, non-UTF-8, `..`.
+        ("path_open", open(3, 0, hello, 1 | 2, 0, 0), errno(28)),
+        ("path_open", open(3, 2, hello, 0, 0, 0), errno(28)),
+        ("path_open", open(3, 0, hello, 1 << 4, 0, 0), errno(28)),
+        ("path_open", open(3, 0, hello, 1, 0, 1 << 5), errno(28)),
+        ("path_open", open(3, 0, bad_utf8, 0, 0, 0), errno(25)),
+        ("path_open", open(3, 0, dotdot, 2, 0, 0), errno(63)),
+        ("path_open", open(3, 0, hello, 0, 0, 0), errno(44)),
+        // Created with only `fd_write`: fd 4, and nothing else allowed.
+        ("path_open", open(3, 0, hello, 1, WRITE, 0), errno(0)),
+        ("load32", vec![I32(0x300)], Ok(vec![4])),
+        ("path_open", open(3, 0, hello, 1 | 4, WRITE, 0), errno(20)),
+        (
+            "fd_write",
+            vec![I32(4), I32(0x200), I32(1), I32(0x304)],
+            errno(0),
+        ),
+        ("load32", vec![I32(0x304)], Ok(vec![5])),
+        (
+            "fd_read",
+            vec![I32(4), I32(0x200), I32(1), I32(0x304)],
+            errno(76),
+        ),
+        (
+            "fd_seek",
+            vec![I32(4), I64(0), I32(0), I32(0x308)],
+            errno(76),
+        ),
+        (
+            "fd_fdstat_set_rights",
+            vec![I32(4), I64(WRITE | 2), I64(0)],
+            errno(76),
+        ),
+        (
+            "fd_readdir",
+            vec![I32(4), I32(0x400), I32(16), I64(0), I32(0x300)],
+            errno(54),
+        ),
+        ("path_open", open(4, 0, hello, 0, 0, 0), errno(54)),
+        ("fd_fdstat_get", vec![I32(4), I32(0x308)], errno(0)),
+        ("load64", vec![I32(0x308)], Ok(vec![4])),
+        ("load64", vec![I32(0x310)], Ok(vec![WRITE])),
+        // Closed: its number names nothing.
+        ("fd_close", vec![I32(4)], errno(0)),
+        (
+            "fd_write",
+            vec![I32(4), I32(0x200), I32(1), I32(0x304)],
+            errno(8),
+        ),
+        // A directory is not a file, and a file is not a directory.
+        (
+            "path_remove_directory",
+            vec![I32(3), hello[0], hello[1]],
+            errno(54),
+        ),
+        (
+            "path_unlink_file",
+            vec![I32(3), hello[0], hello[1]],
+            errno(0),
+        ),
+        (
+            "path_unlink_file",
+            vec![I32(3), hello[0], hello[1]],
+            errno(44),
+        ),
+        (
+            "path_create_directory",
+            vec![I32(3), dotdot[0], dotdot[1]],
+            errno(63),
+        ),
+        (
+            "fd_seek",
+            vec![I32(3), I64(0), I32(0), I32(0x308)],
+            errno(8),
+        ),
+        ("fd_renumber", vec![I32(3), I32(3)], errno(0)),
+        ("fd_prestat_get", vec![I32(3), I32(0x300)], errno(0)),
+    ];
+    check_cases_in(Some(&sandbox.data()), &cases).await;
+    assert_eq!(sandbox.tree(), fresh_tree());
 }
 
 /// The `store64` calls that lay out one subscription at `at`.
