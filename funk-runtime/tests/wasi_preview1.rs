@@ -574,6 +574,44 @@ fn funk_run_dir_gives_the_guest_a_host_directory_on_both_engines() {
     }
 }
 
+#[tokio::test(flavor = "current_thread")]
+async fn a_file_read_that_blocks_does_not_stall_the_executor() {
+    for engine in ENGINES {
+        let sandbox = Sandbox::new("fifo");
+        let fifo = sandbox.data().join("fifo");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.unwrap().success());
+        // The writer is a task on this single-threaded executor: it runs
+        // only if the guest's open and read of the FIFO, which wait for a
+        // writer, leave the executor free. (Should they not, a watchdog
+        // thread writes instead after 10 s, and the output says so.)
+        let path = fifo.clone();
+        let writer = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            // Read and write, as below: the open never waits, so neither
+            // writer can hang the test.
+            let mut fifo = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(path)
+                .unwrap();
+            std::io::Write::write_all(&mut fifo, b"from the executor").unwrap();
+        });
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_secs(10));
+            let _ = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&fifo)
+                .and_then(|mut f| std::io::Write::write_all(&mut f, b"from the watchdog"));
+        });
+        let (outcome, stdout, stderr) = run_fs(engine, "fifo", &sandbox).await;
+        writer.await.unwrap();
+        assert_eq!(outcome, Ok(vec![]), "{engine:?}: {stderr}");
+        assert_eq!(stdout, "fifo \"from the executor\"\n", "{engine:?}");
+    }
+}
+
 /// What the `escape` scenario prints: every attempt refused, with `perm`
 /// where the host resolved the path (cap-std's escape error, as in
 /// wasmtime-wasi), and `noent` for an absolute path no preopen matches

@@ -28,6 +28,7 @@ fn main() {
         Some("return") => println!("returning from main"),
         Some("fs") => fs::everything(),
         Some("escape") => fs::escapes(),
+        Some("fifo") => println!("fifo {:?}", std::fs::read_to_string("/data/fifo").unwrap()),
         Some("bench-file") => fs::big_file(args[2].parse().unwrap()),
         Some("bench-lines") => lines(args[2].parse().unwrap()),
         _ => everything(&args),
