@@ -8,11 +8,11 @@
 
 mod support;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use funk_runtime::wasi::{Captured, Exit, Input, Output, Wasi, WasiSetup};
+use funk_runtime::wasi::{Captured, Exit, Input, Output, PreopenDir, Wasi, WasiSetup};
 
 /// A wasm argument or result.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -54,14 +54,14 @@ mod wasmtime_driver {
     use funk::wasmtime::{Host, bind_memory, link};
     use wasmtime::{Linker, Module, Store, Val as WVal};
 
-    fn engine() -> &'static wasmtime::Engine {
+    pub(super) fn engine() -> &'static wasmtime::Engine {
         static ENGINE: OnceLock<wasmtime::Engine> = OnceLock::new();
         ENGINE.get_or_init(wasmtime::Engine::default)
     }
 
     /// Compiles each guest once per test process (debug-built Cranelift
     /// takes seconds for the std guest).
-    fn module(wasm: &[u8]) -> Module {
+    pub(super) fn module(wasm: &[u8]) -> Module {
         static MODULES: Mutex<Vec<(Vec<u8>, Module)>> = Mutex::new(Vec::new());
         let mut modules = MODULES.lock().unwrap();
         if let Some((_, module)) = modules.iter().find(|(bytes, _)| bytes == wasm) {
@@ -225,6 +225,7 @@ async fn run_std(engine: Engine, args: &[&str], stdin: Input) -> (Outcome, Captu
         stdin,
         stdout,
         stderr,
+        ..WasiSetup::default()
     };
     let outcome = run(engine, std_guest(), setup, &[("_start", vec![])]).await;
     (outcome.into_iter().next().unwrap(), out, err)
@@ -343,6 +344,314 @@ async fn one_capture_collects_stdout_and_stderr_in_order() {
 }
 
 // ---------------------------------------------------------------------------
+// The file system: std::fs beneath a preopen, escape attempts, and the same
+// program on wasmtime-wasi as the reference.
+
+/// `wasmtime-wasi`'s preview 1 on Wasmtime: the reference the file-system
+/// scenarios are compared with.
+mod reference {
+    use super::*;
+    use wasmtime_wasi::p1::{self, WasiP1Ctx};
+    use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
+    use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
+
+    /// Runs `_start` of `wasm` with `args`, and `data` preopened as `/data`;
+    /// returns how it ended, stdout and stderr.
+    pub async fn run(wasm: &[u8], args: &[&str], data: &Path) -> (Outcome, String, String) {
+        let engine = wasmtime_driver::engine();
+        let module = wasmtime_driver::module(wasm);
+        let mut linker = wasmtime::Linker::<WasiP1Ctx>::new(engine);
+        p1::add_to_linker_async(&mut linker, |ctx| ctx).unwrap();
+        let (stdout, stderr) = (
+            MemoryOutputPipe::new(1 << 20),
+            MemoryOutputPipe::new(1 << 20),
+        );
+        let mut builder = WasiCtxBuilder::new();
+        builder
+            .args(args)
+            .stdin(MemoryInputPipe::new(Vec::new()))
+            .stdout(stdout.clone())
+            .stderr(stderr.clone());
+        builder
+            .preopened_dir(data, "/data", FsPerms::ReadWrite)
+            .unwrap();
+        let mut store = wasmtime::Store::new(engine, builder.build_p1());
+        let instance = linker.instantiate_async(&mut store, &module).await.unwrap();
+        let start = instance
+            .get_typed_func::<(), ()>(&mut store, "_start")
+            .unwrap();
+        let outcome = match start.call_async(&mut store, ()).await {
+            Ok(()) => Ok(vec![]),
+            Err(error) => match error.downcast_ref::<I32Exit>() {
+                Some(I32Exit(code)) => Err(format!("exit {code}")),
+                None => Err(format!("{error:#}")),
+            },
+        };
+        let text = |pipe: &MemoryOutputPipe| String::from_utf8_lossy(&pipe.contents()).into_owned();
+        (outcome, text(&stdout), text(&stderr))
+    }
+}
+
+/// A scratch tree on the host: `data/` (the preopen, with `inside.txt`,
+/// `sub/`, and symlinks `out` -> `../outside`, `abs` -> the absolute path
+/// of `outside`, `secret-link` -> `../outside/secret.txt`) beside
+/// `outside/` (with `secret.txt`), which the guest must never reach.
+struct Sandbox {
+    root: PathBuf,
+}
+
+impl Sandbox {
+    fn new(name: &str) -> Sandbox {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let root =
+            std::env::temp_dir().join(format!("funk-wasi-{name}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let (data, outside) = (root.join("data"), root.join("outside"));
+        std::fs::create_dir_all(data.join("sub")).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::write(outside.join("secret.txt"), "secret").unwrap();
+        std::fs::write(data.join("inside.txt"), "inside").unwrap();
+        std::os::unix::fs::symlink("../outside", data.join("out")).unwrap();
+        std::os::unix::fs::symlink(&outside, data.join("abs")).unwrap();
+        std::os::unix::fs::symlink("../outside/secret.txt", data.join("secret-link")).unwrap();
+        Sandbox { root }
+    }
+
+    fn data(&self) -> PathBuf {
+        self.root.join("data")
+    }
+
+    /// Every path under the root with its contents (files) or target
+    /// (symlinks), sorted: what the guest may have changed.
+    fn tree(&self) -> Vec<String> {
+        fn walk(dir: &Path, root: &Path, out: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                let name = path.strip_prefix(root).unwrap().display().to_string();
+                let meta = std::fs::symlink_metadata(&path).unwrap();
+                if meta.is_symlink() {
+                    let target = std::fs::read_link(&path).unwrap();
+                    let target = target
+                        .strip_prefix(root)
+                        .unwrap_or(&target)
+                        .display()
+                        .to_string();
+                    out.push(format!("{name} -> {target}"));
+                } else if meta.is_dir() {
+                    out.push(format!("{name}/"));
+                    walk(&path, root, out);
+                } else {
+                    out.push(format!(
+                        "{name} = {}",
+                        String::from_utf8_lossy(&std::fs::read(&path).unwrap())
+                    ));
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.root, &self.root, &mut out);
+        out.sort();
+        out
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+/// The tree of a fresh sandbox.
+fn fresh_tree() -> Vec<String> {
+    [
+        "data/",
+        "data/abs -> outside",
+        "data/inside.txt = inside",
+        "data/out -> ../outside",
+        "data/secret-link -> ../outside/secret.txt",
+        "data/sub/",
+        "outside/",
+        "outside/secret.txt = secret",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// Runs the std guest's `scenario` with the sandbox's `data` preopened as
+/// `/data` on `engine`; returns how it ended, stdout and stderr.
+async fn run_fs(engine: Engine, scenario: &str, sandbox: &Sandbox) -> (Outcome, String, String) {
+    let (stdout, out) = Output::capture();
+    let (stderr, err) = Output::capture();
+    let setup = WasiSetup {
+        args: vec!["guest.wasm".into(), scenario.into()],
+        stdout,
+        stderr,
+        preopens: vec![PreopenDir::open(sandbox.data(), "/data").unwrap()],
+        ..WasiSetup::default()
+    };
+    let outcome = run(engine, std_guest(), setup, &[("_start", vec![])]).await;
+    (outcome.into_iter().next().unwrap(), out.text(), err.text())
+}
+
+/// What the `fs` scenario prints, line by line.
+const FS_OUTPUT: &[&str] = &[
+    r#"read "hello world""#,
+    "position 11",
+    "from end 6",
+    r#"after seek and write "hello WASI!""#,
+    "set_len 5",
+    r#"appended "hello there""#,
+    "create_new over a file: errno 20",
+    "truncated 0",
+    "metadata file true dir false len 11 readonly true",
+    "modified recently true",
+    "set_modified 1000000000",
+    "dir is_dir true",
+    "renamed false true",
+    r#"hard link "hello there""#,
+    r#"read_link "b.txt""#,
+    r#"symlink is_symlink true through it "hello there""#,
+    r#"read_dir ["b.txt:file", "c.txt:file", "deep:dir", "s.txt:symlink"]"#,
+    "many entries 301",
+    "open missing: errno 44",
+    "create_dir existing: errno 20",
+    "remove_dir non-empty: errno 55",
+    "remove_file a dir: errno 31",
+    "read_dir a file: errno 54",
+    r#"left ["b.txt"]"#,
+    r#"relative to the preopen "hello there""#,
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn std_fs_works_beneath_a_preopen_like_wasmtime_wasi() {
+    let sandbox = Sandbox::new("reference-fs");
+    let (outcome, reference, stderr) =
+        reference::run(std_guest(), &["guest.wasm", "fs"], &sandbox.data()).await;
+    assert_eq!(outcome, Ok(vec![]), "wasmtime-wasi: {stderr}");
+    for engine in ENGINES {
+        let sandbox = Sandbox::new("fs");
+        let (outcome, stdout, stderr) = run_fs(engine, "fs", &sandbox).await;
+        assert_eq!(outcome, Ok(vec![]), "{engine:?}: {stdout}{stderr}");
+        assert_eq!(stdout.lines().collect::<Vec<_>>(), FS_OUTPUT, "{engine:?}");
+        assert_eq!(stdout, reference, "{engine:?} against wasmtime-wasi");
+        // The host sees what the guest left, with the time it set.
+        let mut tree = fresh_tree();
+        tree.extend(["data/dir/".into(), "data/dir/b.txt = hello there".into()]);
+        tree.sort();
+        assert_eq!(sandbox.tree(), tree, "{engine:?}");
+        let modified = std::fs::metadata(sandbox.data().join("dir/b.txt"))
+            .unwrap()
+            .modified()
+            .unwrap();
+        assert_eq!(modified, UNIX_EPOCH + Duration::from_secs(1_000_000_000));
+    }
+}
+
+#[test]
+fn funk_run_dir_gives_the_guest_a_host_directory_on_both_engines() {
+    for engine in support::ENGINES {
+        let sandbox = Sandbox::new("cli");
+        let wasm = std::env::temp_dir().join(format!("funk-wasi-cli-{}.wasm", std::process::id()));
+        std::fs::write(&wasm, std_guest()).unwrap();
+        let dir = format!("{}::/data", sandbox.data().display());
+        let output = std::process::Command::new(support::funk())
+            .args(["run", "--engine", engine, "--dir", dir.as_str()])
+            .arg(&wasm)
+            .arg("fs")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "{engine}: {stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(stdout.lines().collect::<Vec<_>>(), FS_OUTPUT, "{engine}");
+        assert!(sandbox.data().join("dir/b.txt").exists(), "{engine}");
+        let _ = std::fs::remove_file(&wasm);
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_file_read_that_blocks_does_not_stall_the_executor() {
+    for engine in ENGINES {
+        let sandbox = Sandbox::new("fifo");
+        let fifo = sandbox.data().join("fifo");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.unwrap().success());
+        // The writer is a task on this single-threaded executor: it runs
+        // only if the guest's open and read of the FIFO, which wait for a
+        // writer, leave the executor free. (Should they not, a watchdog
+        // thread writes instead after 10 s, and the output says so.)
+        let path = fifo.clone();
+        let writer = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            // Read and write, as below: the open never waits, so neither
+            // writer can hang the test.
+            let mut fifo = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(path)
+                .unwrap();
+            std::io::Write::write_all(&mut fifo, b"from the executor").unwrap();
+        });
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_secs(10));
+            let _ = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&fifo)
+                .and_then(|mut f| std::io::Write::write_all(&mut f, b"from the watchdog"));
+        });
+        let (outcome, stdout, stderr) = run_fs(engine, "fifo", &sandbox).await;
+        writer.await.unwrap();
+        assert_eq!(outcome, Ok(vec![]), "{engine:?}: {stderr}");
+        assert_eq!(stdout, "fifo \"from the executor\"\n", "{engine:?}");
+    }
+}
+
+/// What the `escape` scenario prints: every attempt refused, with `perm`
+/// where the host resolved the path (cap-std's escape error, as in
+/// wasmtime-wasi), and `noent` for an absolute path no preopen matches
+/// (wasi-libc refuses it in the guest).
+const ESCAPE_OUTPUT: &[&str] = &[
+    "dotdot read: errno 63",
+    "dotdot deep: errno 63",
+    "absolute: errno 44",
+    "symlink out: errno 63",
+    "absolute symlink: errno 63",
+    "create through symlink: errno 63",
+    "file symlink: errno 63",
+    "mkdir dotdot: errno 63",
+    "rename out: errno 63",
+    "link out: errno 63",
+    "unlink out: errno 63",
+    "inside via dotdot: ok",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escapes_from_the_preopen_are_refused_and_touch_nothing_outside() {
+    let sandbox = Sandbox::new("reference-escape");
+    let (outcome, reference, stderr) =
+        reference::run(std_guest(), &["guest.wasm", "escape"], &sandbox.data()).await;
+    assert_eq!(outcome, Ok(vec![]), "wasmtime-wasi: {stderr}");
+    for engine in ENGINES {
+        let sandbox = Sandbox::new("escape");
+        let (outcome, stdout, stderr) = run_fs(engine, "escape", &sandbox).await;
+        assert_eq!(outcome, Ok(vec![]), "{engine:?}: {stdout}{stderr}");
+        assert_eq!(
+            stdout.lines().collect::<Vec<_>>(),
+            ESCAPE_OUTPUT,
+            "{engine:?}"
+        );
+        assert_eq!(stdout, reference, "{engine:?} against wasmtime-wasi");
+        assert_eq!(sandbox.tree(), fresh_tree(), "{engine:?}");
+    }
+}
+
+// ---------------------------------------------------------------------------
 // WAT guests: hostile arguments, errnos, and poll_oneoff.
 
 /// The imports the WAT cases call, with their wasm signatures (a mismatch
@@ -439,7 +748,7 @@ fn hostile_wat() -> String {
 }
 
 #[test]
-fn every_preview1_function_is_linked_and_only_the_waiting_ones_are_async() {
+fn every_preview1_function_is_linked_and_the_ones_that_may_wait_are_async() {
     use funk::HostApi;
     let mut linked: Vec<&str> = Wasi::FUNCTIONS.iter().map(|f| f.name).collect();
     let mut witx: Vec<&str> = IMPORTS.iter().map(|(name, _, _)| *name).collect();
@@ -453,7 +762,40 @@ fn every_preview1_function_is_linked_and_only_the_waiting_ones_are_async() {
         .filter(|f| f.asynchronous)
         .map(|f| f.name)
         .collect();
-    assert_eq!(asynchronous, ["fd_read", "poll_oneoff", "sched_yield"]);
+    // Everything that may wait: file-system calls (off the executor),
+    // stdin, sockets, clocks.
+    assert_eq!(
+        asynchronous,
+        [
+            "fd_advise",
+            "fd_allocate",
+            "fd_datasync",
+            "fd_filestat_get",
+            "fd_filestat_set_size",
+            "fd_filestat_set_times",
+            "fd_pread",
+            "fd_pwrite",
+            "fd_read",
+            "fd_readdir",
+            "fd_sync",
+            "fd_write",
+            "path_create_directory",
+            "path_filestat_get",
+            "path_filestat_set_times",
+            "path_link",
+            "path_open",
+            "path_readlink",
+            "path_remove_directory",
+            "path_rename",
+            "path_symlink",
+            "path_unlink_file",
+            "poll_oneoff",
+            "sched_yield",
+            "sock_accept",
+            "sock_recv",
+            "sock_send",
+        ]
+    );
 }
 
 fn hostile_wasm() -> &'static [u8] {
@@ -475,6 +817,14 @@ fn trap(function: &str, rest: &str) -> Outcome {
 /// `["a", "bc"]`, and checks each outcome; returns what went to stdout and
 /// stderr on each engine.
 async fn check_cases(cases: &[(&str, Vec<Val>, Outcome)]) -> Vec<(String, String)> {
+    check_cases_in(None, cases).await
+}
+
+/// As [`check_cases`], with `data` (if any) preopened as `/data` (fd 3).
+async fn check_cases_in(
+    data: Option<&Path>,
+    cases: &[(&str, Vec<Val>, Outcome)],
+) -> Vec<(String, String)> {
     let calls: Vec<(&str, Vec<Val>)> = cases.iter().map(|(n, a, _)| (*n, a.clone())).collect();
     let mut streams = Vec::new();
     for engine in ENGINES {
@@ -485,6 +835,10 @@ async fn check_cases(cases: &[(&str, Vec<Val>, Outcome)]) -> Vec<(String, String
             env: vec![("K".into(), "V".into())],
             stdout,
             stderr,
+            preopens: data
+                .map(|data| PreopenDir::open(data, "/data").unwrap())
+                .into_iter()
+                .collect(),
             ..WasiSetup::default()
         };
         let outcomes = run(engine, hostile_wasm(), setup, &calls).await;
@@ -767,10 +1121,16 @@ async fn every_function_answers_with_the_errno_preview1_prescribes() {
             vec![I32(1), I64(0), I64(0), I32(0)],
             errno(58),
         ),
+        // Rights can be dropped, never gained.
         (
             "fd_fdstat_set_rights",
-            vec![I32(1), I64(0), I64(0)],
-            errno(58),
+            vec![I32(1), I64(-1), I64(0)],
+            errno(76),
+        ),
+        (
+            "fd_fdstat_set_rights",
+            vec![I32(2), I64(1 << 6 | 1 << 21), I64(0)],
+            errno(0),
         ),
         ("fd_fdstat_set_flags", vec![I32(1), I32(0)], errno(0)),
         ("fd_fdstat_set_flags", vec![I32(1), I32(4)], errno(58)),
@@ -964,6 +1324,129 @@ async fn every_function_answers_with_the_errno_preview1_prescribes() {
     for (stdout, stderr) in streams {
         assert_eq!((stdout.as_str(), stderr.as_str()), ("hello", "hello"));
     }
+}
+
+#[tokio::test]
+async fn path_and_rights_errnos_beneath_a_preopen() {
+    let sandbox = Sandbox::new("errnos");
+    let hello = [I32(0x100), I32(5)];
+    let dotdot = [I32(0x140), I32(2)];
+    let bad_utf8 = [I32(0x180), I32(2)];
+    let open = |dir: i32, lookup: i32, path: [Val; 2], oflags: i32, rights: i64, fdflags: i32| {
+        vec![
+            I32(dir),
+            I32(lookup),
+            path[0],
+            path[1],
+            I32(oflags),
+            I64(rights),
+            I64(0),
+            I32(fdflags),
+            I32(0x300),
+        ]
+    };
+    const WRITE: i64 = 1 << 6;
+    let cases: Vec<(&str, Vec<Val>, Outcome)> = vec![
+        ("store64", vec![I32(0x140), I64(0x2e2e)], Ok(vec![])),
+        // The preopen: fd 3, named "/data"; a buffer one byte short.
+        ("fd_prestat_get", vec![I32(3), I32(0x300)], errno(0)),
+        ("load64", vec![I32(0x300)], Ok(vec![5 << 32])),
+        (
+            "fd_prestat_dir_name",
+            vec![I32(3), I32(0x400), I32(5)],
+            errno(0),
+        ),
+        (
+            "load64",
+            vec![I32(0x400)],
+            Ok(vec![i64::from_le_bytes(*b"/data\0\0\0")]),
+        ),
+        (
+            "fd_prestat_dir_name",
+            vec![I32(3), I32(0x400), I32(4)],
+            errno(37),
+        ),
+        ("fd_prestat_get", vec![I32(4), I32(0x300)], errno(8)),
+        // Invalid flag combinations, unknown lookup flags, non-UTF-8, `..`.
+        ("path_open", open(3, 0, hello, 1 | 2, 0, 0), errno(28)),
+        ("path_open", open(3, 2, hello, 0, 0, 0), errno(28)),
+        ("path_open", open(3, 0, hello, 1 << 4, 0, 0), errno(28)),
+        ("path_open", open(3, 0, hello, 1, 0, 1 << 5), errno(28)),
+        ("path_open", open(3, 0, bad_utf8, 0, 0, 0), errno(25)),
+        ("path_open", open(3, 0, dotdot, 2, 0, 0), errno(63)),
+        ("path_open", open(3, 0, hello, 0, 0, 0), errno(44)),
+        // Created with only `fd_write`: fd 4, and nothing else allowed.
+        ("path_open", open(3, 0, hello, 1, WRITE, 0), errno(0)),
+        ("load32", vec![I32(0x300)], Ok(vec![4])),
+        ("path_open", open(3, 0, hello, 1 | 4, WRITE, 0), errno(20)),
+        (
+            "fd_write",
+            vec![I32(4), I32(0x200), I32(1), I32(0x304)],
+            errno(0),
+        ),
+        ("load32", vec![I32(0x304)], Ok(vec![5])),
+        (
+            "fd_read",
+            vec![I32(4), I32(0x200), I32(1), I32(0x304)],
+            errno(76),
+        ),
+        (
+            "fd_seek",
+            vec![I32(4), I64(0), I32(0), I32(0x308)],
+            errno(76),
+        ),
+        (
+            "fd_fdstat_set_rights",
+            vec![I32(4), I64(WRITE | 2), I64(0)],
+            errno(76),
+        ),
+        (
+            "fd_readdir",
+            vec![I32(4), I32(0x400), I32(16), I64(0), I32(0x300)],
+            errno(54),
+        ),
+        ("path_open", open(4, 0, hello, 0, 0, 0), errno(54)),
+        ("fd_fdstat_get", vec![I32(4), I32(0x308)], errno(0)),
+        ("load64", vec![I32(0x308)], Ok(vec![4])),
+        ("load64", vec![I32(0x310)], Ok(vec![WRITE])),
+        // Closed: its number names nothing.
+        ("fd_close", vec![I32(4)], errno(0)),
+        (
+            "fd_write",
+            vec![I32(4), I32(0x200), I32(1), I32(0x304)],
+            errno(8),
+        ),
+        // A directory is not a file, and a file is not a directory.
+        (
+            "path_remove_directory",
+            vec![I32(3), hello[0], hello[1]],
+            errno(54),
+        ),
+        (
+            "path_unlink_file",
+            vec![I32(3), hello[0], hello[1]],
+            errno(0),
+        ),
+        (
+            "path_unlink_file",
+            vec![I32(3), hello[0], hello[1]],
+            errno(44),
+        ),
+        (
+            "path_create_directory",
+            vec![I32(3), dotdot[0], dotdot[1]],
+            errno(63),
+        ),
+        (
+            "fd_seek",
+            vec![I32(3), I64(0), I32(0), I32(0x308)],
+            errno(8),
+        ),
+        ("fd_renumber", vec![I32(3), I32(3)], errno(0)),
+        ("fd_prestat_get", vec![I32(3), I32(0x300)], errno(0)),
+    ];
+    check_cases_in(Some(&sandbox.data()), &cases).await;
+    assert_eq!(sandbox.tree(), fresh_tree());
 }
 
 /// The `store64` calls that lay out one subscription at `at`.

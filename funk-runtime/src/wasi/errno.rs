@@ -187,18 +187,6 @@ errnos! {
     NotCapable = 76,
 }
 
-impl Errno {
-    /// The errno for a failed host I/O operation.
-    pub fn from_io(error: &std::io::Error) -> Errno {
-        match error.kind() {
-            std::io::ErrorKind::BrokenPipe => Errno::Pipe,
-            std::io::ErrorKind::WouldBlock => Errno::Again,
-            std::io::ErrorKind::Interrupted => Errno::Intr,
-            _ => Errno::Io,
-        }
-    }
-}
-
 impl std::fmt::Display for Errno {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "errno {} ({})", *self as u16, self.name())

@@ -5,17 +5,20 @@
 //! funk can read it from or write it to guest memory in place
 //! ([`funk::Plain`]). The tests pin every size and offset.
 
+/// `filetype::unknown`: FIFOs, socket files.
+pub const FILETYPE_UNKNOWN: u8 = 0;
+/// `filetype::block_device`.
+pub const FILETYPE_BLOCK_DEVICE: u8 = 1;
 /// `filetype::character_device`: what the stdio descriptors report.
 pub const FILETYPE_CHARACTER_DEVICE: u8 = 2;
-
-/// `rights::fd_read`.
-pub const RIGHT_FD_READ: u64 = 1 << 1;
-/// `rights::fd_write`.
-pub const RIGHT_FD_WRITE: u64 = 1 << 6;
-/// `rights::fd_filestat_get`.
-pub const RIGHT_FD_FILESTAT_GET: u64 = 1 << 21;
-/// `rights::poll_fd_readwrite`.
-pub const RIGHT_POLL_FD_READWRITE: u64 = 1 << 27;
+/// `filetype::directory`.
+pub const FILETYPE_DIRECTORY: u8 = 3;
+/// `filetype::regular_file`.
+pub const FILETYPE_REGULAR_FILE: u8 = 4;
+/// `filetype::socket_stream`.
+pub const FILETYPE_SOCKET_STREAM: u8 = 6;
+/// `filetype::symbolic_link`.
+pub const FILETYPE_SYMBOLIC_LINK: u8 = 7;
 
 /// `eventtype::clock`.
 pub const EVENTTYPE_CLOCK: u8 = 0;
@@ -71,9 +74,8 @@ pub struct Filestat {
     pub ctim: u64,
 }
 
-/// `prestat`: what `fd_prestat_get` would write (8 bytes). No descriptor
-/// is a preopen yet, so it is never written; it fixes the out-pointer's
-/// size and alignment in the function's signature.
+/// `prestat`: what `fd_prestat_get` writes for a preopened directory
+/// (8 bytes).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, funk::Plain)]
 #[repr(C)]
 pub struct Prestat {

@@ -2,6 +2,8 @@
 //! `args[1]` picks the scenario; the default one ends with
 //! `std::process::exit(args[2])`.
 
+mod fs;
+
 use std::io::{IsTerminal, Read, Write};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -24,7 +26,20 @@ fn main() {
     match args.get(1).map(String::as_str) {
         Some("panic") => panic!("the guest panics"),
         Some("return") => println!("returning from main"),
+        Some("fs") => fs::everything(),
+        Some("escape") => fs::escapes(),
+        Some("fifo") => println!("fifo {:?}", std::fs::read_to_string("/data/fifo").unwrap()),
+        Some("bench-file") => fs::big_file(args[2].parse().unwrap()),
+        Some("bench-lines") => lines(args[2].parse().unwrap()),
         _ => everything(&args),
+    }
+}
+
+/// Writes `count` short lines to stdout, one `fd_write` each.
+fn lines(count: u32) {
+    let mut stdout = std::io::stdout().lock();
+    for i in 0..count {
+        stdout.write_all(format!("line {i}\n").as_bytes()).unwrap();
     }
 }
 
