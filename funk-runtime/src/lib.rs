@@ -7,7 +7,7 @@
 //!
 //! The crate has two layers. The core ([`process`], [`mailbox`],
 //! [`message`], [`node`], [`registry`], [`timer`], [`lifecycle`]) is plain
-//! Rust that tests drive without any wasm. The [`api`] blocks are
+//! Rust that tests drive without any wasm. The `api` blocks are
 //! `#[funk::host_functions]` translating the guest ABI into calls on the
 //! core, and [`engine`] connects them to Wasmtime or Wasmer.
 //!
@@ -36,7 +36,7 @@ pub mod timer;
 pub mod wasi;
 
 pub use config::{Preopen, ProcessConfig};
-pub use engine::EngineKind;
+pub use engine::{EngineKind, Preemption};
 pub use extension::Linkable;
 pub use lifecycle::SpawnError;
 pub use node::Node;

@@ -1,6 +1,6 @@
 //! A process's life: spawn, run under supervision, die and tell others.
 //!
-//! [`spawn`] makes a process reachable (an id in its node, its links in
+//! `spawn` makes a process reachable (an id in its node, its links in
 //! place) *before* any of its code runs, then starts a task that drives the
 //! engine's future for it. The task stops polling that future as soon as
 //! the process is killed (the future is dropped, which unwinds the guest),

@@ -6,12 +6,13 @@
 //! it created, named by generation-checked handles), the message being
 //! built or read (the *scratch area*), its timers, its WASI view and the
 //! embedder's own state. The `lunatic::*` host-function blocks in
-//! [`api`](crate::api) are views of it, one per namespace.
+//! `crate::api` are views of it, one per namespace.
 
 use std::sync::Arc;
 
 use funk::ResourceTable;
 
+use crate::api::preemption::Reductions;
 use crate::config::ProcessConfig;
 use crate::engine::{MemoryLimit, Module};
 use crate::extension::Extensions;
@@ -82,6 +83,9 @@ pub struct ProcessState {
     pub(crate) stdio: Stdio,
     pub(crate) wasi: Wasi,
     pub(crate) memory_limit: MemoryLimit,
+    /// The process's account under the injected counter (unused by the
+    /// other preemption mechanisms).
+    pub(crate) reductions: Reductions,
     pub(crate) extensions: Extensions,
 }
 
@@ -105,6 +109,7 @@ impl ProcessState {
         let extensions = runtime.extensions.instantiate(process.id());
         ProcessState {
             memory_limit: MemoryLimit::new(config.max_memory),
+            reductions: Reductions::for_process(&runtime.settings, &config),
             process,
             node,
             runtime,

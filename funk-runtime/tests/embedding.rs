@@ -4,6 +4,7 @@
 //! metrics arrive as `tracing` events, and Wasmtime's pooling allocator
 //! runs processes and turns an exhausted pool into a process failure.
 
+#[allow(dead_code)]
 mod common;
 
 use std::sync::{Mutex, OnceLock};

@@ -1,7 +1,7 @@
 //! Engines: the seam between the runtime and Wasmtime or Wasmer.
 //!
 //! The rest of the runtime never names an engine. It compiles modules
-//! through [`Engine`] and runs a process through [`Module::run`], which
+//! through `Engine` and runs a process through `Module::run`, which
 //! instantiates the module in a store of its own with the process's state,
 //! links every host-function block, calls the entry function and reports an
 //! [`Outcome`]. A module is compiled (and, on Wasmtime, pre-linked) once;
@@ -21,11 +21,15 @@ pub(crate) mod wasmer;
 #[cfg(feature = "wasmtime")]
 pub(crate) mod wasmtime;
 
+#[cfg(feature = "wasmtime")]
+mod epoch;
 mod imports;
 mod limits;
+pub mod preemption;
 
 pub(crate) use imports::ImportPlan;
 pub use limits::MemoryLimit;
+pub use preemption::Preemption;
 
 /// The engine a runtime runs its guests on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
