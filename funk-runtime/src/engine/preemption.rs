@@ -13,7 +13,7 @@
 //! | [`Epoch`](Preemption::Epoch) | Wasmtime | time | approximate: running time | lowest |
 //! | [`Off`](Preemption::Off) | both | none | refused | none |
 //!
-//! Unless the settings say otherwise, Wasmtime uses epochs and Wasmer the
+//! Unless the settings say otherwise, Wasmtime uses fuel and Wasmer the
 //! injected counter ([`Preemption::default_for`]).
 //!
 //! With the injected counter, every module is rewritten by
@@ -103,15 +103,14 @@ impl Preemption {
         Preemption::Epoch { tick: DEFAULT_TICK }
     }
 
-    /// What `engine` uses when the settings do not say: epochs on
-    /// Wasmtime (the cheapest on compute: no per-operator counting, only a
-    /// check of the engine's epoch at function entries and loop headers),
-    /// the injected counter on Wasmer (its only mechanism). See
-    /// `BENCHMARKS.md`, "Preemption", for the measurements behind the
-    /// choice.
+    /// What `engine` uses when the settings do not say: fuel on Wasmtime
+    /// (exact `max_fuel`, and the scheduling the Lunatic test suite was
+    /// proven against; epochs are cheaper on compute but let a parent race
+    /// its children differently, see `BENCHMARKS.md`), the injected counter
+    /// on Wasmer (its only mechanism).
     pub const fn default_for(engine: EngineKind) -> Self {
         match engine {
-            EngineKind::Wasmtime => Preemption::epoch(),
+            EngineKind::Wasmtime => Preemption::fuel(),
             EngineKind::Wasmer => Preemption::injected(),
         }
     }
