@@ -178,6 +178,11 @@ impl Process {
         }
     }
 
+    /// Whether it was asked to stop (killed, or a linked process failed).
+    pub(crate) fn is_killed(&self) -> bool {
+        self.lock().kill.is_some()
+    }
+
     /// Whether a failing link arrives as a message (`true`) or kills this
     /// process (`false`, the default).
     pub(crate) fn trap_link_deaths(&self, trap: bool) {

@@ -20,7 +20,7 @@ use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 
 use crate::config::ProcessConfig;
-use crate::engine::{CompileError, Engine, EngineKind, EntryValue};
+use crate::engine::{CompileError, Engine, EngineKind, EntryValue, Preemption};
 use crate::extension::{ExtensionSet, Linkable};
 use crate::lifecycle::{self, SpawnError, SpawnRequest};
 use crate::node::Node;
@@ -41,8 +41,12 @@ pub struct Settings {
     /// Wasmtime: reserve instance memory in one pooled region for this many
     /// processes (`None`: allocate on demand).
     pub pooling: Option<Pooling>,
-    /// Wasmtime: wasm instructions between preemption yields.
-    pub yield_interval: u64,
+    /// How a process that computes without waiting gives way to others,
+    /// stops when killed and is held to its `max_fuel`; `None`: the
+    /// engine's default ([`Preemption::default_for`]). Building the runtime
+    /// fails if the engine lacks the mechanism (Wasmer has no fuel or
+    /// epochs).
+    pub preemption: Option<Preemption>,
 }
 
 /// Wasmtime's pooling allocator: one reservation shared by all instances.
@@ -61,7 +65,7 @@ impl Default for Settings {
             max_processes: 1 << 20,
             max_message_size: 256 << 20,
             pooling: None,
-            yield_interval: 100_000,
+            preemption: None,
         }
     }
 }
@@ -105,6 +109,13 @@ impl RuntimeBuilder {
     /// The engine to run guests on (default: Wasmtime).
     pub fn engine(mut self, engine: EngineKind) -> Self {
         self.settings.engine = engine;
+        self
+    }
+
+    /// How running processes are preempted (default: the engine's choice,
+    /// [`Preemption::default_for`]).
+    pub fn preemption(mut self, preemption: Preemption) -> Self {
+        self.settings.preemption = Some(preemption);
         self
     }
 
@@ -155,7 +166,11 @@ impl RuntimeBuilder {
     }
 
     /// Builds the runtime.
-    pub fn build(self) -> Result<Runtime, BuildError> {
+    pub fn build(mut self) -> Result<Runtime, BuildError> {
+        self.settings.preemption = Some(Preemption::resolve(
+            self.settings.preemption,
+            self.settings.engine,
+        )?);
         let handle = match self.handle {
             Some(handle) => handle,
             None => Handle::try_current().map_err(|_| BuildError::NoExecutor)?,
@@ -265,6 +280,14 @@ impl Runtime {
     /// The engine guests run on.
     pub fn engine(&self) -> EngineKind {
         self.shared.settings.engine
+    }
+
+    /// How its processes are preempted.
+    pub fn preemption(&self) -> Preemption {
+        self.shared
+            .settings
+            .preemption
+            .unwrap_or(Preemption::default_for(self.shared.settings.engine))
     }
 
     /// The runtime's node.

@@ -73,6 +73,7 @@ on_both_engines! {
     killing_itself_traps_even_inside_catch,
     killing_the_parent_leaves_the_child_running,
     a_busy_process_is_killed_and_stops,
+    a_spinning_process_is_killed,
     kill_stops_a_sleeping_process,
     linking_to_a_forged_id_is_a_failed_link,
     monitoring_a_dead_id_delivers_process_died,
@@ -1197,32 +1198,27 @@ async fn a_busy_process_is_killed_and_stops(engine: EngineKind) {
 }
 
 /// A guest spinning in wasm, without host calls, is stopped by a kill at
-/// its next preemption yield. Wasmtime only: Wasmer has no preemption yet,
-/// so such a guest cannot be stopped there (the preemption issue).
-#[cfg(feature = "wasmtime")]
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn wasmtime_a_spinning_process_is_killed() {
-    let engine = EngineKind::Wasmtime;
-    guard(engine, async {
-        let h = Harness::on(engine);
-        let bystander = h.bystander();
-        let module = h.module(
-            r#"(func (export "spin")
-                 (call $report (i64.const 1))
-                 (loop $forever (br $forever)))"#,
-        );
-        let spinner = h.spawn(&module, "spin", &[]);
-        let id = spinner.id();
-        h.wait_reports(id, 1).await;
-        spinner.kill();
-        assert_eq!(
-            spinner.wait().await.status,
-            ExitStatus::Killed(KillCause::Killed)
-        );
-        h.wait_dropped(id).await;
-        h.assert_lives_on(bystander).await;
-    })
-    .await;
+/// its next preemption yield (`tests/preemption.rs` covers every
+/// mechanism; this is the engine's default).
+async fn a_spinning_process_is_killed(engine: EngineKind) {
+    let h = Harness::on(engine);
+    let bystander = h.bystander();
+    let module = h.module(
+        r#"(func (export "spin")
+             (call $report (i64.const 1))
+             (loop $forever (br $forever)))"#,
+    );
+    let spinner = h.spawn(&module, "spin", &[]);
+    let id = spinner.id();
+    h.wait_reports(id, 1).await;
+    spinner.kill();
+    assert_eq!(
+        spinner.wait().await.status,
+        ExitStatus::Killed(KillCause::Killed),
+        "on {engine}"
+    );
+    h.wait_dropped(id).await;
+    h.assert_lives_on(bystander).await;
 }
 
 /// Processes suspended for `u64::MAX` ms, killed by the host or a guest.

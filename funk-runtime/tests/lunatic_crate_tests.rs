@@ -53,11 +53,7 @@ const EXCLUDED_FILES: &[(&str, &str)] = &[
 ];
 
 /// Single tests that cannot pass on one engine yet, and why.
-const EXCLUDED_TESTS: &[(&str, &str, &str)] = &[(
-    "wasmer",
-    "config::config_with_compute_limit",
-    "max_fuel is enforced on Wasmtime only until preemption by yield injection lands",
-)];
+const EXCLUDED_TESTS: &[(&str, &str, &str)] = &[];
 
 /// The crate's source, as cargo downloaded it for the guest suite.
 fn lunatic_source() -> PathBuf {

@@ -26,6 +26,7 @@ pub(crate) mod distributed;
 pub(crate) mod error;
 pub(crate) mod message;
 pub(crate) mod metrics;
+pub(crate) mod preemption;
 pub(crate) mod process;
 pub(crate) mod registry;
 pub(crate) mod timer;

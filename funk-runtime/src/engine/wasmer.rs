@@ -10,7 +10,13 @@
 //! spawn creates the host functions for the new store (only those the
 //! module imports). `max_memory` is enforced by the engine's tunables,
 //! which cap each memory the guest thread creates at the process's limit.
+//!
+//! Wasmer has no resumable metering, so modules are instrumented with the
+//! injected reduction counter when they are compiled (see
+//! [`super::preemption`]): its `funk::yield` stops a killed process and
+//! enforces `max_fuel`; the kernel preempts the guest threads.
 
+use std::borrow::Cow;
 use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 use std::ptr::NonNull;
@@ -29,7 +35,9 @@ use wasmer::{
 
 use super::imports::{ImportPlan, Resolution};
 use super::limits::MAX_TABLE_ELEMENTS;
-use super::{CompileError, EntryValue, FunctionType, ValueType, next_module_id};
+use super::preemption::UNENFORCEABLE_LIMIT;
+use super::{CompileError, EntryValue, FunctionType, Preemption, ValueType, next_module_id};
+use crate::api::preemption::PreemptionApi;
 use crate::extension::ExtensionSet;
 use crate::outcome::{Failure, Outcome, exit_code};
 use crate::runtime::{BuildError, Settings};
@@ -99,21 +107,29 @@ struct EngineShared {
     engine: wasmer::Engine,
     plan: ImportPlan,
     extensions: Vec<LinkFn>,
+    preemption: Preemption,
 }
 
 impl WasmerEngine {
-    pub(crate) fn new(_settings: &Settings, extensions: &ExtensionSet) -> Result<Self, BuildError> {
+    pub(crate) fn new(settings: &Settings, extensions: &ExtensionSet) -> Result<Self, BuildError> {
+        let preemption = settings
+            .preemption
+            .unwrap_or(Preemption::default_for(super::EngineKind::Wasmer));
         let mut engine = wasmer::Engine::default();
         engine.set_tunables(LimitedTunables {
             base: BaseTunables::new(),
         });
         let mut plan = crate::api::import_plan();
         plan.extend(extensions.provided.iter().copied());
+        if let Preemption::Injected { .. } = preemption {
+            plan.extend(crate::api::preemption::provided());
+        }
         Ok(WasmerEngine {
             shared: Arc::new(EngineShared {
                 engine,
                 plan,
                 extensions: extensions.wasmer.clone(),
+                preemption,
             }),
         })
     }
@@ -129,7 +145,14 @@ struct Stub {
 
 impl super::Engine for WasmerEngine {
     fn compile(&self, wasm: &[u8]) -> Result<Arc<dyn super::Module>, CompileError> {
-        let module = wasmer::Module::new(&self.shared.engine, wasm)
+        let wasm = match self.shared.preemption {
+            Preemption::Injected { slice } => Cow::Owned(
+                crate::preempt::instrument(wasm, &Preemption::instrument_options(slice))
+                    .map_err(|e| CompileError(e.to_string()))?,
+            ),
+            _ => Cow::Borrowed(wasm),
+        };
+        let module = wasmer::Module::new(&self.shared.engine, &*wasm)
             .map_err(|e| CompileError(e.to_string()))?;
         let mut stubs = Vec::new();
         let mut imported: HashMap<String, HashSet<String>> = HashMap::new();
@@ -224,6 +247,9 @@ impl super::Module for WasmerModule {
 impl WasmerModule {
     /// Builds the process's store and instance; runs on its guest thread.
     fn instantiate(&self, state: ProcessState) -> Result<Guest, Failure> {
+        if self.shared.preemption == Preemption::Off && state.config.max_fuel.is_some() {
+            return Err(Failure::new(UNENFORCEABLE_LIMIT));
+        }
         let limit = state.memory_limit.pages();
         let mut store = Store::new(self.shared.engine.clone());
         let env = FunctionEnv::new(&mut store, Host::new(state));
@@ -244,6 +270,9 @@ impl WasmerModule {
         if instance.exports.get_memory("memory").is_ok() {
             funk::wasmer::bind_memory(&mut store, &env, &instance)
                 .map_err(|e| Failure::new(e.to_string()))?;
+        }
+        if let Preemption::Injected { .. } = self.shared.preemption {
+            start_first_slice(&mut store, &env, &instance)?;
         }
         Ok(Guest { store, instance })
     }
@@ -278,6 +307,9 @@ impl WasmerModule {
             |host: &mut Data| &mut host.state.wasi,
             &keep,
         )?;
+        if let Preemption::Injected { .. } = self.shared.preemption {
+            link_view!(PreemptionApi);
+        }
         for link in &self.shared.extensions {
             link(store, env, imports, &keep)?;
         }
@@ -308,6 +340,30 @@ impl Guest {
             Err(error) => outcome_of(error),
         }
     }
+}
+
+/// Cuts the first slice of an instrumented instance to its process's limit:
+/// accounts what the start function used and writes the budget the slice
+/// starts with.
+fn start_first_slice(
+    store: &mut Store,
+    env: &FunctionEnv<Data>,
+    instance: &Instance,
+) -> Result<(), Failure> {
+    let budget = instance
+        .exports
+        .get_global(crate::preempt::DEFAULT_BUDGET_EXPORT)
+        .map_err(|e| Failure::new(format!("the instrumented module has no budget: {e}")))?;
+    let left = budget.get(&mut *store).i64().unwrap_or(0);
+    let next = env
+        .as_mut(&mut *store)
+        .state
+        .reductions
+        .next_slice(left)
+        .map_err(Failure::new)?;
+    budget
+        .set(&mut *store, Value::I64(next))
+        .map_err(|e| Failure::new(format!("cannot set the budget: {e}")))
 }
 
 fn to_value(value: &EntryValue) -> Value {

@@ -4,11 +4,14 @@
 //! linked once) serve the whole runtime. Compiling a module pre-links it
 //! into an [`InstancePre`], so a spawn only creates a store and
 //! instantiates. Each process's store runs its guest with `call_async` on
-//! a fiber, which suspends whenever a host function waits and every
-//! `yield_interval` instructions of fuel, so a process never holds an
-//! executor thread for long. Fuel also enforces `max_fuel`; the store's
-//! resource limiter enforces `max_memory`.
+//! a fiber, which suspends whenever a host function waits and whenever the
+//! preemption mechanism says (see [`super::preemption`]): at the injected
+//! counter's `funk::yield`, every slice of fuel, or at epoch ticks. So a
+//! process never holds an executor thread for long, and the same mechanism
+//! enforces `max_fuel`; the store's resource limiter enforces
+//! `max_memory`.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use funk::LinkError;
@@ -16,14 +19,20 @@ use funk::wasmtime::Host;
 use futures::future::BoxFuture;
 use ref_cast::RefCast;
 use wasmtime::{
-    Config, Extern, ExternType, FuncType, InstanceAllocationStrategy, InstancePre, Linker,
-    PoolingAllocationConfig, Store, Val, ValType, WasmBacktrace,
+    Config, Extern, ExternType, FuncType, Instance, InstanceAllocationStrategy, InstancePre,
+    Linker, PoolingAllocationConfig, Store, Val, ValType, WasmBacktrace,
 };
 
+use super::epoch::{self, RunClock};
 use super::imports::{ImportPlan, Resolution};
 use super::limits::MAX_TABLE_ELEMENTS;
-use super::{CompileError, EntryValue, FunctionType, MemoryLimit, ValueType, next_module_id};
+use super::preemption::{UNENFORCEABLE_LIMIT, limit_reached};
+use super::{
+    CompileError, EntryValue, FunctionType, MemoryLimit, Preemption, ValueType, next_module_id,
+};
+use crate::api::preemption::PreemptionApi;
 use crate::outcome::{Failure, Outcome, exit_code};
+use crate::preempt::{self, DEFAULT_BUDGET_EXPORT};
 use crate::runtime::{BuildError, Settings};
 use crate::state::ProcessState;
 
@@ -70,7 +79,7 @@ pub(crate) struct WasmtimeEngine {
     engine: wasmtime::Engine,
     linker: Linker<Data>,
     plan: ImportPlan,
-    yield_interval: u64,
+    preemption: Preemption,
 }
 
 impl WasmtimeEngine {
@@ -82,8 +91,19 @@ impl WasmtimeEngine {
             engine: super::EngineKind::Wasmtime,
             message,
         };
+        let preemption = settings
+            .preemption
+            .unwrap_or(Preemption::default_for(super::EngineKind::Wasmtime));
         let mut config = Config::new();
-        config.consume_fuel(true);
+        match preemption {
+            Preemption::Fuel { .. } => {
+                config.consume_fuel(true);
+            }
+            Preemption::Epoch { .. } => {
+                config.epoch_interruption(true);
+            }
+            Preemption::Injected { .. } | Preemption::Off => {}
+        }
         if let Some(pooling) = settings.pooling {
             let mut pool = PoolingAllocationConfig::default();
             pool.total_core_instances(pooling.instances)
@@ -103,11 +123,22 @@ impl WasmtimeEngine {
         }
         let mut plan = crate::api::import_plan();
         plan.extend(extensions.provided.iter().copied());
+        match preemption {
+            Preemption::Injected { .. } => {
+                funk::wasmtime::link(&mut linker, |host: &mut Data| {
+                    PreemptionApi::ref_cast_mut(&mut host.state)
+                })
+                .map_err(|e| fail(e.to_string()))?;
+                plan.extend(crate::api::preemption::provided());
+            }
+            Preemption::Epoch { tick } => epoch::start_ticker(&engine, tick).map_err(fail)?,
+            Preemption::Fuel { .. } | Preemption::Off => {}
+        }
         Ok(WasmtimeEngine {
             engine,
             linker,
             plan,
-            yield_interval: settings.yield_interval.max(1),
+            preemption,
         })
     }
 }
@@ -128,7 +159,14 @@ fn link_runtime(linker: &mut Linker<Data>) -> Result<(), LinkError> {
 
 impl super::Engine for WasmtimeEngine {
     fn compile(&self, wasm: &[u8]) -> Result<Arc<dyn super::Module>, CompileError> {
-        let module = wasmtime::Module::new(&self.engine, wasm)
+        let wasm = match self.preemption {
+            Preemption::Injected { slice } => Cow::Owned(
+                preempt::instrument(wasm, &Preemption::instrument_options(slice))
+                    .map_err(|e| CompileError(e.to_string()))?,
+            ),
+            _ => Cow::Borrowed(wasm),
+        };
+        let module = wasmtime::Module::new(&self.engine, &wasm)
             .map_err(|e| CompileError(format!("{e:#}")))?;
         let mut stubs = Vec::new();
         for import in module.imports() {
@@ -164,7 +202,7 @@ impl super::Engine for WasmtimeEngine {
             id: next_module_id(),
             module,
             pre,
-            yield_interval: self.yield_interval,
+            preemption: self.preemption,
         }))
     }
 }
@@ -188,7 +226,7 @@ struct WasmtimeModule {
     id: u64,
     module: wasmtime::Module,
     pre: InstancePre<Data>,
-    yield_interval: u64,
+    preemption: Preemption,
 }
 
 impl super::Module for WasmtimeModule {
@@ -221,9 +259,10 @@ impl super::Module for WasmtimeModule {
         args: Vec<EntryValue>,
     ) -> BoxFuture<'static, Outcome> {
         Box::pin(async move {
+            let max_fuel = state.config.max_fuel;
             match self.run_entry(state, &entry, &args).await {
                 Ok(()) => Outcome::Returned,
-                Err(error) => outcome_of(error),
+                Err(error) => outcome_of(error, max_fuel),
             }
         })
     }
@@ -236,12 +275,29 @@ impl WasmtimeModule {
         entry: &str,
         args: &[EntryValue],
     ) -> wasmtime::Result<()> {
-        let fuel = state.config.max_instructions().unwrap_or(u64::MAX);
+        let max_fuel = state.config.max_fuel;
+        let clock = RunClock::default();
         let mut store = Store::new(self.pre.module().engine(), Host::new(state));
         store.limiter(|host| &mut host.state.memory_limit);
-        store.set_fuel(fuel)?;
-        store.fuel_async_yield_interval(Some(self.yield_interval))?;
-        let instance = self.pre.instantiate_async(&mut store).await?;
+        match self.preemption {
+            Preemption::Fuel { slice } => {
+                let fuel = max_fuel.map_or(u64::MAX, |units| {
+                    units.saturating_mul(crate::config::INSTRUCTIONS_PER_FUEL_UNIT)
+                });
+                store.set_fuel(fuel)?;
+                store.fuel_async_yield_interval(Some(slice))?;
+            }
+            Preemption::Epoch { .. } => epoch::preempt(&mut store, max_fuel, &clock),
+            Preemption::Injected { .. } => {}
+            Preemption::Off if max_fuel.is_some() => {
+                return Err(wasmtime::Error::new(funk::Trap::new(UNENFORCEABLE_LIMIT)));
+            }
+            Preemption::Off => {}
+        }
+        let instance = clock.time(self.pre.instantiate_async(&mut store)).await?;
+        if let Preemption::Injected { .. } = self.preemption {
+            start_first_slice(&mut store, &instance)?;
+        }
         // A module without memory can still run; its host calls that need
         // memory trap.
         if instance.get_export(&mut store, "memory").is_some() {
@@ -253,8 +309,27 @@ impl WasmtimeModule {
             )));
         };
         let params: Vec<Val> = args.iter().map(to_val).collect();
-        func.call_async(&mut store, &params, &mut []).await
+        clock
+            .time(func.call_async(&mut store, &params, &mut []))
+            .await
     }
+}
+
+/// Cuts the first slice of an instrumented instance to its process's limit:
+/// accounts what the start function used and writes the budget the slice
+/// starts with.
+fn start_first_slice(store: &mut Store<Data>, instance: &Instance) -> wasmtime::Result<()> {
+    let budget = instance
+        .get_global(&mut *store, DEFAULT_BUDGET_EXPORT)
+        .ok_or_else(|| wasmtime::Error::msg("the instrumented module exports no budget"))?;
+    let left = budget.get(&mut *store).i64().unwrap_or(0);
+    let next = store
+        .data_mut()
+        .state
+        .reductions
+        .next_slice(left)
+        .map_err(wasmtime::Error::new)?;
+    budget.set(&mut *store, Val::I64(next))
 }
 
 fn to_val(value: &EntryValue) -> Val {
@@ -276,10 +351,19 @@ fn value_type(ty: &ValType) -> ValueType {
     }
 }
 
-/// What a failed entry call means for the process.
-fn outcome_of(error: wasmtime::Error) -> Outcome {
+/// What a failed entry call means for a process spawned with `max_fuel`.
+fn outcome_of(error: wasmtime::Error, max_fuel: Option<u64>) -> Outcome {
     if let Some(code) = error.chain().find_map(exit_code) {
         return Outcome::Exited(code);
+    }
+    if error.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::OutOfFuel) {
+        let backtrace = error
+            .downcast_ref::<WasmBacktrace>()
+            .map(ToString::to_string);
+        return Outcome::Failed(Failure {
+            message: limit_reached(max_fuel),
+            backtrace,
+        });
     }
     let backtrace = error
         .downcast_ref::<WasmBacktrace>()

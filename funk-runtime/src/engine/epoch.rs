@@ -1,0 +1,136 @@
+//! Wasmtime's epochs as a preemption mechanism: a ticker thread, and a
+//! compute limit approximated by running time.
+//!
+//! A thread of the runtime advances the engine's epoch every tick; a store
+//! whose deadline has passed calls its epoch callback at the next function
+//! entry or loop header, which yields to the executor. Epochs count time,
+//! not instructions, so a process's `max_fuel` becomes a budget of running
+//! time ([`NANOS_PER_FUEL_UNIT`] per unit). Running time is what the
+//! process's guest futures spend being polled ([`Timed`]): a process waiting
+//! for a message or a timer is not polled and is not charged. The limit is
+//! checked at each tick, so a process may overrun it by up to one tick.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use wasmtime::{Store, UpdateDeadline};
+
+use super::preemption::{NANOS_PER_FUEL_UNIT, limit_reached};
+
+/// Advances `engine`'s epoch every `tick` on a thread of its own, until
+/// the engine is dropped.
+pub(crate) fn start_ticker(engine: &wasmtime::Engine, tick: Duration) -> Result<(), String> {
+    let engine = engine.weak();
+    std::thread::Builder::new()
+        .name("funk-epoch-ticker".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(tick);
+                match engine.upgrade() {
+                    Some(engine) => engine.increment_epoch(),
+                    None => return,
+                }
+            }
+        })
+        .map(drop)
+        .map_err(|e| format!("cannot start the epoch ticker: {e}"))
+}
+
+/// A process's running time, shared by its [`Timed`] futures and its epoch
+/// callback.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RunClock(Arc<Mutex<Clock>>);
+
+#[derive(Debug, Default)]
+struct Clock {
+    /// Time run in finished polls.
+    ran: Duration,
+    /// When the poll under way started, if one is.
+    since: Option<Instant>,
+}
+
+impl RunClock {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Clock> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The time run so far, the poll under way included.
+    fn ran(&self) -> Duration {
+        let clock = self.lock();
+        clock.ran + clock.since.map_or(Duration::ZERO, |since| since.elapsed())
+    }
+
+    /// Wraps `future` so that the time spent polling it is charged here.
+    pub(crate) fn time<F: Future>(&self, future: F) -> Timed<F> {
+        Timed {
+            clock: self.clone(),
+            future: Box::pin(future),
+        }
+    }
+}
+
+/// A future whose polls are charged to a [`RunClock`].
+pub(crate) struct Timed<F> {
+    clock: RunClock,
+    future: Pin<Box<F>>,
+}
+
+impl<F: Future> Future for Timed<F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        self.clock.lock().since = Some(Instant::now());
+        let polled = self.future.as_mut().poll(cx);
+        let mut clock = self.clock.lock();
+        if let Some(since) = clock.since.take() {
+            clock.ran += since.elapsed();
+        }
+        drop(clock);
+        polled
+    }
+}
+
+/// Makes `store` yield to the executor at every epoch tick and, under a
+/// compute limit of `max_fuel` units, trap once `clock` has run past it.
+pub(crate) fn preempt<T: 'static>(store: &mut Store<T>, max_fuel: Option<u64>, clock: &RunClock) {
+    store.set_epoch_deadline(1);
+    let limit =
+        max_fuel.map(|units| Duration::from_nanos(units.saturating_mul(NANOS_PER_FUEL_UNIT)));
+    let clock = clock.clone();
+    store.epoch_deadline_callback(move |_| {
+        if let Some(limit) = limit
+            && clock.ran() >= limit
+        {
+            return Err(wasmtime::Error::new(funk::Trap::new(limit_reached(
+                max_fuel,
+            ))));
+        }
+        Ok(UpdateDeadline::YieldCustom(
+            1,
+            Box::pin(tokio::task::yield_now()),
+        ))
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_clock_charges_polls_and_not_waits() {
+        let clock = RunClock::default();
+        clock
+            .time(async {
+                std::thread::sleep(Duration::from_millis(5));
+            })
+            .await;
+        let ran = clock.ran();
+        assert!(ran >= Duration::from_millis(5), "{ran:?}");
+        // Outside a poll nothing is charged.
+        std::thread::sleep(Duration::from_millis(5));
+        assert_eq!(clock.ran(), ran);
+    }
+}
