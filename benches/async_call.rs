@@ -29,7 +29,9 @@
 //! calls suspended at once in an async host function (RSS and virtual size
 //! from `/proc/self/status`, and OS threads for Wasmer) and prints it.
 //!
-//! Run with `cargo bench --all-features --bench async_call`.
+//! Run with `cargo bench --all-features --bench async_call`; add
+//! `-- --instructions` for instruction counts under callgrind instead (see
+//! `support/instructions.rs`).
 
 use std::future::Future;
 use std::hint::black_box;
@@ -42,6 +44,10 @@ use std::time::Duration;
 use criterion::{Criterion, SamplingMode, Throughput};
 use futures::channel::oneshot;
 use futures::executor::block_on;
+
+#[path = "support/instructions.rs"]
+#[allow(dead_code)]
+mod instructions;
 
 /// Host calls per measured iteration.
 const CALLS: u32 = 1000;
@@ -380,10 +386,15 @@ mod on_wasmer {
 
     impl Runner for Funk {
         fn run(&mut self, case: Case, n: u32) -> Result<u32, String> {
-            block_on(
-                self.guest
-                    .call(move |g: &mut Guest| g.runs[case as usize].call(&mut g.store, n)),
-            )
+            // The guest runs on its own thread: `counted` there too, so
+            // callgrind counts its instructions (a no-op call otherwise).
+            block_on(self.guest.call(move |g: &mut Guest| {
+                let mut result = None;
+                instructions::counted(&mut || {
+                    result = Some(g.runs[case as usize].call(&mut g.store, n));
+                });
+                result.expect("ran")
+            }))
             .map_err(|e| format!("{e:?}"))
         }
 
@@ -745,7 +756,71 @@ fn memory_report() {
     on_wasmer::memory(&wasmer::Engine::default()).print("wasmer");
 }
 
+/// Every side of one engine, by name.
+fn sides(engine: &str) -> Vec<(&'static str, Box<dyn Runner>)> {
+    match engine {
+        "wasmtime" => {
+            let engine = wasmtime::Engine::default();
+            let module = wasmtime::Module::new(&engine, BENCH_WAT).unwrap();
+            vec![
+                (
+                    "native",
+                    Box::new(on_wasmtime::native(&engine, &module)) as Box<dyn Runner>,
+                ),
+                ("funk", Box::new(on_wasmtime::funk(&engine, &module))),
+            ]
+        }
+        "wasmer" => {
+            let engine = wasmer::Engine::default();
+            let module = wasmer::Module::new(&engine, BENCH_WAT).unwrap();
+            vec![
+                (
+                    "native",
+                    Box::new(on_wasmer::native(&engine, &module)) as Box<dyn Runner>,
+                ),
+                ("funk", Box::new(on_wasmer::funk(&engine, &module))),
+            ]
+        }
+        other => panic!("no engine {other}"),
+    }
+}
+
+/// A callgrind child: `iterations` iterations of one case on one side.
+fn instruction_child(group: &str, side: &str, iterations: u32) {
+    let (engine, label) = group.split_once('-').expect("engine-case");
+    let case = Case::ALL
+        .into_iter()
+        .find(|c| c.label() == label)
+        .unwrap_or_else(|| panic!("no case {label}"));
+    let (_, mut runner) = sides(engine)
+        .into_iter()
+        .find(|(name, _)| *name == side)
+        .unwrap_or_else(|| panic!("no side {side}"));
+    instructions::run_child(iterations, || {
+        black_box(runner.run(case, black_box(CALLS)).unwrap());
+    });
+}
+
+fn instruction_report() {
+    let groups: Vec<String> = ["wasmtime", "wasmer"]
+        .iter()
+        .flat_map(|engine| Case::ALL.map(|case| format!("{engine}-{}", case.label())))
+        .collect();
+    let side_names: Vec<&str> = sides("wasmtime").iter().map(|(name, _)| *name).collect();
+    let cases: Vec<(&str, &[&str])> = groups
+        .iter()
+        .map(|g| (g.as_str(), side_names.as_slice()))
+        .collect();
+    instructions::report(&cases, CALLS, &[("funk", "native")]);
+}
+
 fn main() {
+    if let Some((group, side, iterations)) = instructions::child_args() {
+        return instruction_child(&group, &side, iterations);
+    }
+    if instructions::wanted() {
+        return instruction_report();
+    }
     // The memory measurement runs first, on a fresh process, and only under
     // `cargo bench` (which passes `--bench`), not when profiling one case.
     let args: Vec<String> = std::env::args().collect();

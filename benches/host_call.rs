@@ -12,14 +12,20 @@
 //! wasm; divide the reported time by [`CALLS`] for the time of one host call
 //! (criterion's throughput line shows the calls per second directly).
 //!
-//! Run with `cargo bench --all-features --bench host_call`.
+//! Run with `cargo bench --all-features --bench host_call`; add
+//! `-- --instructions` for instruction counts under callgrind instead (see
+//! `support/instructions.rs`).
 
 use std::hint::black_box;
 use std::io::IoSlice;
 use std::time::Duration;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput};
 use funk::{Borrow, Handle, HasResources, ResourceTable};
+
+#[path = "support/instructions.rs"]
+#[allow(dead_code)]
+mod instructions;
 
 /// Host calls per measured iteration.
 const CALLS: u32 = 1000;
@@ -77,6 +83,43 @@ impl HasResources for Bench {
 
 #[funk::host_functions(namespace = "bench")]
 impl Bench {
+    fn nop(&mut self, x: i32) -> i32 {
+        x.wrapping_add(1)
+    }
+
+    fn sum(&mut self, data: &[u8]) -> u32 {
+        sum_bytes(data)
+    }
+
+    fn strlen(&mut self, s: &str) -> u32 {
+        s.len() as u32
+    }
+
+    fn writev(&mut self, bufs: &[IoSlice<'_>]) -> u32 {
+        total_len(bufs)
+    }
+
+    fn bump(&mut self, counter: Borrow<Counter>) -> u32 {
+        bump(&mut self.table[counter])
+    }
+}
+
+/// The same functions with the explicit `panics = "unwind"` opt-in: a
+/// panic is not turned into a trap, and `nop`, which cannot fail, is
+/// defined through Wasmtime's infallible path.
+#[derive(Default)]
+struct BenchUnwind {
+    table: ResourceTable,
+}
+
+impl HasResources for BenchUnwind {
+    fn resources(&mut self) -> &mut ResourceTable {
+        &mut self.table
+    }
+}
+
+#[funk::host_functions(namespace = "bench", panics = "unwind")]
+impl BenchUnwind {
     fn nop(&mut self, x: i32) -> i32 {
         x.wrapping_add(1)
     }
@@ -393,6 +436,37 @@ mod on_wasmtime {
         })
     }
 
+    /// funk with `panics = "unwind"`.
+    pub fn funk_unwind(
+        engine: &Engine,
+        module: &Module,
+    ) -> Side<funk::wasmtime::Host<BenchUnwind>> {
+        use funk::wasmtime::{Host, bind_memory, link};
+        let mut linker = Linker::new(engine);
+        link(&mut linker, |host: &mut Host<BenchUnwind>| &mut host.state).unwrap();
+        let mut state = BenchUnwind::default();
+        let handle = state.table.insert(Counter { count: 0 }).unwrap().raw();
+        let store = Store::new(engine, Host::new(state));
+        Side::new(store, &linker, module, handle, |store, instance| {
+            bind_memory(store, instance).unwrap();
+        })
+    }
+
+    /// Runs a hand-written shim body; with `CATCH`, a panic in it becomes
+    /// a trap, the guarantee funk gives by default.
+    #[inline(always)]
+    fn guarded<const CATCH: bool, R>(
+        body: impl FnOnce() -> wasmtime::Result<R>,
+    ) -> wasmtime::Result<R> {
+        if !CATCH {
+            return body();
+        }
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)) {
+            Ok(result) => result,
+            Err(_) => Err(wasmtime::Error::msg("host function panicked")),
+        }
+    }
+
     /// Store data of the hand-written shims: the memory, cached after
     /// instantiation, and the resource table.
     pub struct RawHost {
@@ -415,45 +489,63 @@ mod on_wasmtime {
         Ok(memory.data_and_store_mut(caller))
     }
 
-    fn link_raw(linker: &mut Linker<RawHost>) -> wasmtime::Result<()> {
-        linker.func_wrap("bench", "nop", |_: Caller<'_, RawHost>, x: i32| -> i32 {
-            x.wrapping_add(1)
-        })?;
+    fn link_raw<const CATCH: bool>(linker: &mut Linker<RawHost>) -> wasmtime::Result<()> {
+        if CATCH {
+            linker.func_wrap(
+                "bench",
+                "nop",
+                |_: Caller<'_, RawHost>, x: i32| -> wasmtime::Result<i32> {
+                    guarded::<CATCH, _>(|| Ok(x.wrapping_add(1)))
+                },
+            )?;
+        } else {
+            linker.func_wrap("bench", "nop", |_: Caller<'_, RawHost>, x: i32| -> i32 {
+                x.wrapping_add(1)
+            })?;
+        }
         linker.func_wrap(
             "bench",
             "sum",
             |mut caller: Caller<'_, RawHost>, ptr: u32, len: u32| -> wasmtime::Result<u32> {
-                let (mem, _) = memory(&mut caller)?;
-                let data = raw::region(mem, ptr, len).map_err(trap)?;
-                Ok(sum_bytes(data))
+                guarded::<CATCH, _>(|| {
+                    let (mem, _) = memory(&mut caller)?;
+                    let data = raw::region(mem, ptr, len).map_err(trap)?;
+                    Ok(sum_bytes(data))
+                })
             },
         )?;
         linker.func_wrap(
             "bench",
             "strlen",
             |mut caller: Caller<'_, RawHost>, ptr: u32, len: u32| -> wasmtime::Result<u32> {
-                let (mem, _) = memory(&mut caller)?;
-                let s = raw::str(mem, ptr, len).map_err(trap)?;
-                Ok(s.len() as u32)
+                guarded::<CATCH, _>(|| {
+                    let (mem, _) = memory(&mut caller)?;
+                    let s = raw::str(mem, ptr, len).map_err(trap)?;
+                    Ok(s.len() as u32)
+                })
             },
         )?;
         linker.func_wrap(
             "bench",
             "writev",
             |mut caller: Caller<'_, RawHost>, ptr: u32, count: u32| -> wasmtime::Result<u32> {
-                let (mem, _) = memory(&mut caller)?;
-                raw::iovecs(mem, ptr, count, total_len).map_err(trap)
+                guarded::<CATCH, _>(|| {
+                    let (mem, _) = memory(&mut caller)?;
+                    raw::iovecs(mem, ptr, count, total_len).map_err(trap)
+                })
             },
         )?;
         linker.func_wrap(
             "bench",
             "bump",
             |mut caller: Caller<'_, RawHost>, id: u32| -> wasmtime::Result<u32> {
-                let table = &mut caller.data_mut().table;
-                let counter = table
-                    .get_mut::<Counter>(Handle::from_raw(id))
-                    .map_err(wasmtime::Error::new)?;
-                Ok(bump(counter))
+                guarded::<CATCH, _>(|| {
+                    let table = &mut caller.data_mut().table;
+                    let counter = table
+                        .get_mut::<Counter>(Handle::from_raw(id))
+                        .map_err(wasmtime::Error::new)?;
+                    Ok(bump(counter))
+                })
             },
         )?;
         Ok(())
@@ -461,8 +553,17 @@ mod on_wasmtime {
 
     /// Hand-written `func_wrap` shims.
     pub fn hand_written(engine: &Engine, module: &Module) -> Side<RawHost> {
+        hand_written_with::<false>(engine, module)
+    }
+
+    /// Hand-written shims that also turn a panic into a trap.
+    pub fn hand_written_caught(engine: &Engine, module: &Module) -> Side<RawHost> {
+        hand_written_with::<true>(engine, module)
+    }
+
+    fn hand_written_with<const CATCH: bool>(engine: &Engine, module: &Module) -> Side<RawHost> {
         let mut linker = Linker::new(engine);
-        link_raw(&mut linker).unwrap();
+        link_raw::<CATCH>(&mut linker).unwrap();
         let mut table = ResourceTable::new();
         let handle = table.insert(Counter { count: 0 }).unwrap().raw();
         let data = RawHost {
@@ -661,75 +762,138 @@ mod on_wasmer {
 // ---------------------------------------------------------------------------
 // Checking and measuring.
 
-/// Both sides compute the same results and trap on the same faults.
-fn check_same(engine: &str, funk: &mut impl Runner, hand: &mut impl Runner) {
+/// Every side computes the same results as the first and traps on the
+/// same faults.
+fn check_same(engine: &str, sides: &mut [(&'static str, Box<dyn Runner>)]) {
+    let (first, rest) = sides.split_first_mut().expect("a baseline");
     for case in Case::ALL {
-        let (a, b) = case.args(funk.handle());
-        let (ha, hb) = case.args(hand.handle());
-        let got = funk.run(case, 3, a, b);
-        let want = hand.run(case, 3, ha, hb);
-        assert!(got.is_ok(), "{engine} funk {case:?}: {got:?}");
-        assert_eq!(got, want, "{engine} {case:?}: funk vs hand-written");
-        for (a, b) in case.faults(funk.handle()) {
-            let got = funk.run(case, 1, a, b);
-            assert!(
-                got.is_err(),
-                "{engine} funk {case:?}({a:#x}, {b}) did not trap"
-            );
+        let (ba, bb) = case.args(first.1.handle());
+        let want = first.1.run(case, 3, ba, bb);
+        assert!(want.is_ok(), "{engine} {} {case:?}: {want:?}", first.0);
+        for (name, side) in rest.iter_mut() {
+            let (a, b) = case.args(side.handle());
+            let got = side.run(case, 3, a, b);
+            assert_eq!(got, want, "{engine} {case:?}: {name} vs {}", first.0);
         }
-        for (a, b) in case.faults(hand.handle()) {
-            let got = hand.run(case, 1, a, b);
-            assert!(
-                got.is_err(),
-                "{engine} hand-written {case:?}({a:#x}, {b}) did not trap"
-            );
+        for (name, side) in std::iter::once(&mut *first).chain(rest.iter_mut()) {
+            for (a, b) in case.faults(side.handle()) {
+                let got = side.run(case, 1, a, b);
+                assert!(
+                    got.is_err(),
+                    "{engine} {name} {case:?}({a:#x}, {b}) did not trap"
+                );
+            }
         }
     }
 }
 
-fn measure(c: &mut Criterion, engine: &str, funk: &mut impl Runner, hand: &mut impl Runner) {
-    check_same(engine, funk, hand);
+fn measure(c: &mut Criterion, engine: &str) {
+    let mut sides = sides(engine);
+    check_same(engine, &mut sides);
     for case in Case::ALL {
         let mut group = c.benchmark_group(format!("{engine}-{}", case.label()));
         group.throughput(Throughput::Elements(CALLS.into()));
-        let (a, b) = case.args(hand.handle());
-        group.bench_function("hand-written", |bench| {
-            bench.iter(|| {
-                hand.run(case, black_box(CALLS), black_box(a), black_box(b))
-                    .unwrap()
-            })
-        });
-        let (a, b) = case.args(funk.handle());
-        group.bench_function("funk", |bench| {
-            bench.iter(|| {
-                funk.run(case, black_box(CALLS), black_box(a), black_box(b))
-                    .unwrap()
-            })
-        });
+        for (name, side) in sides.iter_mut() {
+            let (a, b) = case.args(side.handle());
+            group.bench_function(*name, |bench| {
+                bench.iter(|| {
+                    side.run(case, black_box(CALLS), black_box(a), black_box(b))
+                        .unwrap()
+                })
+            });
+        }
         group.finish();
     }
 }
 
-fn wasmtime_benches(c: &mut Criterion) {
-    let engine = wasmtime::Engine::default();
-    let module = wasmtime::Module::new(&engine, wat()).unwrap();
-    let mut funk = on_wasmtime::funk(&engine, &module);
-    let mut hand = on_wasmtime::hand_written(&engine, &module);
-    measure(c, "wasmtime", &mut funk, &mut hand);
+/// Every side of one engine, by name; the first is the baseline.
+fn sides(engine: &str) -> Vec<(&'static str, Box<dyn Runner>)> {
+    match engine {
+        "wasmtime" => {
+            let engine = wasmtime::Engine::default();
+            let module = wasmtime::Module::new(&engine, wat()).unwrap();
+            vec![
+                (
+                    "hand-written",
+                    Box::new(on_wasmtime::hand_written(&engine, &module)) as Box<dyn Runner>,
+                ),
+                ("funk", Box::new(on_wasmtime::funk(&engine, &module))),
+                (
+                    "hand-written-caught",
+                    Box::new(on_wasmtime::hand_written_caught(&engine, &module)),
+                ),
+                (
+                    "funk-unwind",
+                    Box::new(on_wasmtime::funk_unwind(&engine, &module)),
+                ),
+            ]
+        }
+        "wasmer" => {
+            let wasm = wat();
+            vec![
+                (
+                    "hand-written",
+                    Box::new(on_wasmer::hand_written(&wasm)) as Box<dyn Runner>,
+                ),
+                ("funk", Box::new(on_wasmer::funk(&wasm))),
+            ]
+        }
+        other => panic!("no engine {other}"),
+    }
 }
 
-fn wasmer_benches(c: &mut Criterion) {
-    let wasm = wat();
-    let mut funk = on_wasmer::funk(&wasm);
-    let mut hand = on_wasmer::hand_written(&wasm);
-    measure(c, "wasmer", &mut funk, &mut hand);
+/// A callgrind child: `iterations` iterations of one case on one side.
+fn instruction_child(group: &str, side: &str, iterations: u32) {
+    let (engine, label) = group.split_once('-').expect("engine-case");
+    let case = Case::ALL
+        .into_iter()
+        .find(|c| c.label() == label)
+        .unwrap_or_else(|| panic!("no case {label}"));
+    let (_, mut runner) = sides(engine)
+        .into_iter()
+        .find(|(name, _)| *name == side)
+        .unwrap_or_else(|| panic!("no side {side}"));
+    let (a, b) = case.args(runner.handle());
+    instructions::run_child(iterations, || {
+        black_box(runner.run(case, black_box(CALLS), a, b).unwrap());
+    });
 }
 
-criterion_group! {
-    name = benches;
-    config = Criterion::default()
+fn instruction_report() {
+    let mut cases: Vec<(String, Vec<&str>)> = Vec::new();
+    for engine in ["wasmtime", "wasmer"] {
+        let names: Vec<&str> = sides(engine).iter().map(|(name, _)| *name).collect();
+        for case in Case::ALL {
+            cases.push((format!("{engine}-{}", case.label()), names.clone()));
+        }
+    }
+    let cases: Vec<(&str, &[&str])> = cases
+        .iter()
+        .map(|(g, names)| (g.as_str(), names.as_slice()))
+        .collect();
+    instructions::report(
+        &cases,
+        CALLS,
+        &[
+            ("funk", "hand-written"),
+            ("funk", "hand-written-caught"),
+            ("funk-unwind", "hand-written"),
+        ],
+    );
+}
+
+fn main() {
+    if let Some((group, side, iterations)) = instructions::child_args() {
+        return instruction_child(&group, &side, iterations);
+    }
+    if instructions::wanted() {
+        return instruction_report();
+    }
+    let mut c = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3));
-    targets = wasmtime_benches, wasmer_benches
+        .measurement_time(Duration::from_secs(3))
+        .configure_from_args();
+    measure(&mut c, "wasmtime");
+    measure(&mut c, "wasmer");
+    c.final_summary();
 }
-criterion_main!(benches);

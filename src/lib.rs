@@ -79,8 +79,9 @@
 //! }
 //! ```
 //!
-//! Then link it: [`wasmtime::link`] into a `wasmtime::Linker`, or
-//! [`wasmer::link`] into `wasmer::Imports` (with the `wasmer` feature). Both
+//! Then link it: `funk::wasmtime::link` into a `wasmtime::Linker` (with the
+//! `wasmtime` feature, the default), or `funk::wasmer::link` into
+//! `wasmer::Imports` (with the `wasmer` feature). Both
 //! take a closure that reaches `Files` from the store data; the examples in
 //! those modules are complete programs.
 //!
@@ -121,6 +122,29 @@
 //!   method name).
 //! - `#[funk(namespace = "other")]` on a method: several namespaces per block.
 //! - `#[funk(skip)]`: keep a method out of the exports.
+//! - `panics = "unwind"` (on the block or in `#[funk(...)]` on a method):
+//!   an explicit opt-in that gives up one guarantee for speed. By default
+//!   (`panics = "trap"`) a panic in a method becomes a [`Trap`] naming the
+//!   function; with `"unwind"` it is not caught and unwinds to the
+//!   embedder's call into the guest (both engines carry a host panic across
+//!   wasm and resume it there), as in a hand-written host function. A
+//!   function that also cannot fail (every parameter and its result have
+//!   [`Lift::FALLIBLE`] / [`ReturnValue::FALLIBLE`] `false`: plain integers
+//!   and floats, [`Handle`], `()`) is then defined through Wasmtime's
+//!   infallible path, with no trap path at all. Guest input is still
+//!   checked either way.
+//!
+//! ## Checking a guest before instantiating it
+//!
+//! [`describe::Interface::of::<State>()`](describe::Interface::of) lists every
+//! import of a block: module, name, the wasm signature with each parameter
+//! named in host terms (`path_ptr`, `path_len`, `result_len_out`), the
+//! method's Rust signature and doc comment. `funk::wasmtime::check_imports`
+//! and `funk::wasmer::check_imports` compare a module's imports with it and
+//! say, before the engine's link error would, what is wrong:
+//! `kv.get expects (key_ptr: i32, key_len: i32, result_ptr: i32,
+//! result_cap: i32, result_len_out: i32); the guest declared 4 parameters:
+//! result_len_out is missing` (see [`imports`]).
 //!
 //! Methods take `&self` or `&mut self`; doc comments, visibility and other
 //! attributes are kept as written.
@@ -197,7 +221,7 @@ pub use funk_core::{
     Borrow, ErrorAbi, Failure, GuestCallError, GuestCx, GuestError, GuestIoVec, GuestMemory,
     GuestView, Handle, HandleError, HasResources, HostError, Lift, LiftAsync, LinkError, LowerCx,
     MemoryUnavailable, OutValue, Plain, ResourceTable, ResultLowering, ReturnValue, Status, Take,
-    Trap, TrapKind, Traps, Wide, WriteBack, abi, iovec,
+    Trap, TrapKind, Traps, Wide, WriteBack, abi, describe, imports, iovec,
 };
 
 /// Exposes the methods of an inherent `impl` block as WebAssembly host

@@ -11,6 +11,8 @@
 //! concatenated and split generically ([`Concat`]); backends turn a list of a
 //! known length back into an engine's typed function.
 
+use crate::describe::Word;
+
 /// A WebAssembly value type that crosses the host boundary as is.
 ///
 /// Implemented for `i32`, `u32` (wasm `i32`), `i64`, `u64` (wasm `i64`),
@@ -19,6 +21,8 @@
 pub trait WasmPrim: Copy + Send + Sync + 'static + sealed::Sealed {
     /// The wasm value type this primitive travels as.
     const TYPE: WasmType;
+    /// Its Rust name (`u32`, `i64`, ...).
+    const RUST: &'static str;
     /// Reads it from a dynamic value of the right type.
     fn from_value(value: WasmValue) -> Option<Self>;
     /// Wraps it as a dynamic value.
@@ -26,7 +30,7 @@ pub trait WasmPrim: Copy + Send + Sync + 'static + sealed::Sealed {
 }
 
 /// The four WebAssembly number types.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum WasmType {
     /// 32-bit integer.
     I32,
@@ -68,6 +72,7 @@ macro_rules! wasm_prims {
         impl sealed::Sealed for $t {}
         impl WasmPrim for $t {
             const TYPE: WasmType = WasmType::$w;
+            const RUST: &'static str = stringify!($t);
             #[inline]
             fn from_value(value: WasmValue) -> Option<Self> {
                 match value {
@@ -92,14 +97,30 @@ wasm_prims!(
 pub trait AbiList: Sized + 'static {
     /// Number of wasm values in the list.
     const LEN: usize;
+    /// Pushes each element's wasm type and Rust name, in order.
+    fn push_words(out: &mut Vec<Word>);
+    /// The elements' wasm types, in order.
+    fn types() -> Vec<WasmType> {
+        let mut words = Vec::with_capacity(Self::LEN);
+        Self::push_words(&mut words);
+        words.into_iter().map(|w| w.wasm).collect()
+    }
 }
 
 impl AbiList for () {
     const LEN: usize = 0;
+    fn push_words(_: &mut Vec<Word>) {}
 }
 
 impl<H: WasmPrim, T: AbiList> AbiList for (H, T) {
     const LEN: usize = 1 + T::LEN;
+    fn push_words(out: &mut Vec<Word>) {
+        out.push(Word {
+            wasm: H::TYPE,
+            rust: H::RUST,
+        });
+        T::push_words(out);
+    }
 }
 
 /// Concatenation of two [`AbiList`]s, and the inverse split.
@@ -180,6 +201,52 @@ macro_rules! abi_list {
     ($h:ident $(, $t:ident)* $(; $rest:ident)?) => { ($h, $crate::abi_list!($($t),* $(; $rest)?)) };
 }
 use crate::abi_list as nest;
+
+/// `for_each_arity!(m, N)` expands `m!()`, `m!(A1 a1)`, `m!(A1 a1, A2 a2)`,
+/// ... up to `N` pairs of a type parameter and a value name: how a backend
+/// writes one impl per arity of its engine's typed host-function API with a
+/// single macro of its own. `N` is the engine's limit: 16, 17 or 26.
+///
+/// ```
+/// macro_rules! count {
+///     ($($A:ident $a:ident),*) => { COUNTS.lock().unwrap().push(0 $(+ { let _ = stringify!($a); 1 })*); };
+/// }
+/// static COUNTS: std::sync::Mutex<Vec<usize>> = std::sync::Mutex::new(Vec::new());
+/// fn main() {
+///     funk_core::for_each_arity!(count, 16);
+///     assert_eq!(*COUNTS.lock().unwrap(), (0..=16).collect::<Vec<_>>());
+/// }
+/// ```
+#[doc(hidden)]
+#[macro_export]
+macro_rules! for_each_arity {
+    ($m:ident, 16) => {
+        $crate::__arities!($m; ; A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8,
+            A9 a9, A10 a10, A11 a11, A12 a12, A13 a13, A14 a14, A15 a15, A16 a16);
+    };
+    ($m:ident, 17) => {
+        $crate::__arities!($m; ; A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8,
+            A9 a9, A10 a10, A11 a11, A12 a12, A13 a13, A14 a14, A15 a15, A16 a16, A17 a17);
+    };
+    ($m:ident, 26) => {
+        $crate::__arities!($m; ; A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8,
+            A9 a9, A10 a10, A11 a11, A12 a12, A13 a13, A14 a14, A15 a15, A16 a16, A17 a17,
+            A18 a18, A19 a19, A20 a20, A21 a21, A22 a22, A23 a23, A24 a24, A25 a25, A26 a26);
+    };
+}
+
+/// The recursion of [`for_each_arity!`]: `done` pairs so far; `todo` left.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __arities {
+    ($m:ident; $($A:ident $a:ident),*; ) => {
+        $m!($($A $a),*);
+    };
+    ($m:ident; $($A:ident $a:ident),*; $B:ident $b:ident $(, $C:ident $c:ident)*) => {
+        $m!($($A $a),*);
+        $crate::__arities!($m; $($A $a,)* $B $b; $($C $c),*);
+    };
+}
 
 macro_rules! tuple_abi {
     ($($name:ident),+) => {

@@ -9,12 +9,13 @@
 //! defines it through [`DefineAsync`] and runs it with [`run_async_shim`].
 
 use std::future::Future;
+use std::marker::PhantomData;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use crate::abi::{AbiList, WasmValue};
-use crate::call::{Call, FuncInfo};
+use crate::call::{Call, ShimInfo};
 use crate::error::{LinkError, Trap};
 use crate::reenter::GuestCallFuture;
 
@@ -35,11 +36,18 @@ pub trait AsyncHost<S>: Send {
     ) -> GuestCallFuture<'a>;
 }
 
-/// The generated shim of one async method, with flat parameters `P` and
-/// results `R`.
-pub trait AsyncShim<S, P, R>: Copy + Send + Sync + 'static {
+/// The generated shim of one async method: a unit type, like
+/// [`Shim`](crate::call::Shim).
+pub trait AsyncShim<S>: ShimInfo {
+    /// The flat wasm parameters, out-pointers included.
+    type Params: AbiList;
+    /// The flat wasm results.
+    type Results: AbiList;
     /// Runs the method for one guest call.
-    fn call<'h, H>(self, host: H, args: P) -> impl Future<Output = Result<R, Trap>> + Send + 'h
+    fn call<'h, H>(
+        host: H,
+        args: Self::Params,
+    ) -> impl Future<Output = Result<Self::Results, Trap>> + Send + 'h
     where
         H: AsyncHost<S> + 'h;
 }
@@ -51,32 +59,37 @@ pub trait AsyncShim<S, P, R>: Copy + Send + Sync + 'static {
     note = "on Wasmtime the store data must be `Send`; every flat signature of wasm number types with at most two results is supported"
 )]
 pub trait DefineAsync<S, P: AbiList, R: AbiList> {
-    /// Defines `info.namespace`/`info.name` as `shim`. The backend must
-    /// drive the shim's future through [`run_async_shim`].
-    fn define_async<F>(&mut self, info: &'static FuncInfo, shim: F) -> Result<(), LinkError>
+    /// Defines `F::INFO.namespace`/`F::INFO.name` as the shim `F`. The
+    /// backend must drive the shim's future through [`run_async_shim`].
+    fn define_async<F>(&mut self, shim: F) -> Result<(), LinkError>
     where
-        F: AsyncShim<S, P, R>;
+        F: AsyncShim<S, Params = P, Results = R>;
 }
 
 /// Drives an async shim's future, turning a panic in any poll into a trap
 /// that names the function, as [`run_shim`](crate::call::run_shim) does for
-/// synchronous ones.
+/// synchronous ones (unless `I::INFO.catch_panics` is off: then the panic
+/// unwinds to the engine, which carries it to the embedder).
 #[inline(always)]
-pub fn run_async_shim<F>(info: &'static FuncInfo, future: F) -> GuardedShim<F> {
-    GuardedShim { future, info }
+pub fn run_async_shim<I: ShimInfo, F>(future: F) -> GuardedShim<I, F> {
+    GuardedShim {
+        future,
+        _info: PhantomData,
+    }
 }
 
 /// The future of [`run_async_shim`]. Written by hand rather than as an
 /// `async fn`: each `async` layer around the shim's own future costs a copy
 /// of its state and its output per poll, which showed in the benchmarks.
 #[derive(Debug)]
-pub struct GuardedShim<F> {
+pub struct GuardedShim<I, F> {
     future: F,
-    info: &'static FuncInfo,
+    _info: PhantomData<fn() -> I>,
 }
 
-impl<F, R> Future for GuardedShim<F>
+impl<I, F, R> Future for GuardedShim<I, F>
 where
+    I: ShimInfo,
     F: Future<Output = Result<R, Trap>>,
 {
     type Output = Result<R, Trap>;
@@ -85,14 +98,14 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<R, Trap>> {
         // SAFETY: `future` is pinned structurally: it is never moved out of
         // `self` or reached unpinned, `GuardedShim` has no `Drop` impl and is
-        // `Unpin` only when `F` is.
-        let (future, info) = unsafe {
-            let this = self.get_unchecked_mut();
-            (Pin::new_unchecked(&mut this.future), this.info)
-        };
+        // `Unpin` only when `F` is (`PhantomData<fn() -> I>` is `Unpin`).
+        let future = unsafe { self.map_unchecked_mut(|this| &mut this.future) };
+        if !I::INFO.catch_panics {
+            return future.poll(cx);
+        }
         match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
             Ok(poll) => poll,
-            Err(payload) => Poll::Ready(Err(Trap::panic(info.qualified, payload))),
+            Err(payload) => Poll::Ready(Err(Trap::panic(I::INFO.qualified, payload))),
         }
     }
 }

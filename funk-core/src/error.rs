@@ -208,7 +208,9 @@ impl Trap {
         }
     }
 
-    /// A trap for a caught panic in `function`.
+    /// A trap for a caught panic in `function`. The payload is dropped
+    /// here; a panic in its destructor is caught too (see
+    /// [`drop_panic_payload`]).
     pub fn panic(function: &'static str, payload: Box<dyn Any + Send>) -> Self {
         let message = if let Some(s) = payload.downcast_ref::<&str>() {
             (*s).to_owned()
@@ -217,6 +219,7 @@ impl Trap {
         } else {
             "non-string panic payload".to_owned()
         };
+        drop_panic_payload(payload);
         Trap {
             function: Some(function),
             kind: TrapKind::Panic { message },
@@ -270,6 +273,18 @@ impl std::error::Error for Trap {
             TrapKind::Error(error) => Some(error.as_ref()),
             _ => None,
         }
+    }
+}
+
+/// Drops the payload of a caught panic without letting a second panic, from
+/// the payload's own destructor, unwind out of the caller. Such a nested
+/// payload is leaked rather than dropped, since its destructor could panic
+/// as well: unwinding stops here, whatever the payload does.
+pub fn drop_panic_payload(payload: Box<dyn Any + Send>) {
+    if let Err(nested) =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(payload)))
+    {
+        std::mem::forget(nested);
     }
 }
 
@@ -327,6 +342,24 @@ mod tests {
         assert_eq!(trap.to_string(), "fs::open: host function panicked: boom");
         let trap = Trap::panic("fs::open", Box::new(String::from("bang")));
         assert_eq!(trap.to_string(), "fs::open: host function panicked: bang");
+    }
+
+    /// A panic payload whose destructor panics again.
+    struct Bomb;
+    impl Drop for Bomb {
+        fn drop(&mut self) {
+            panic!("the payload's destructor panicked");
+        }
+    }
+
+    #[test]
+    fn a_panicking_payload_destructor_does_not_escape() {
+        let payload = std::panic::catch_unwind(|| std::panic::panic_any(Bomb)).unwrap_err();
+        let trap = Trap::panic("env::boom", payload);
+        assert_eq!(
+            trap.to_string(),
+            "env::boom: host function panicked: non-string panic payload"
+        );
     }
 
     #[test]

@@ -14,6 +14,7 @@
 use std::io::{IoSlice, IoSliceMut};
 use std::ops::Range;
 
+use crate::describe::ParamType;
 use crate::error::GuestError;
 use crate::lift::Lift;
 use crate::lift_async::LiftAsync;
@@ -40,12 +41,16 @@ unsafe impl bytemuck::Zeroable for GuestIoVec {}
 unsafe impl bytemuck::Pod for GuestIoVec {}
 impl Plain for GuestIoVec {}
 
-#[inline]
+/// The entries of the iovec array `(ptr, count)`, read straight from its
+/// bytes: the count limit, the array's alignment (4, as WASI requires) and
+/// its bounds are checked once, and the array is claimed as a shared region
+/// (so no mutable buffer of the call may overlap it).
+#[inline(always)]
 fn entries<'a>(
     view: &'a GuestView<'_>,
     ptr: u32,
     count: u32,
-) -> Result<&'a [GuestIoVec], GuestError> {
+) -> Result<impl ExactSizeIterator<Item = GuestIoVec> + 'a, GuestError> {
     if count > MAX_IOVECS {
         return Err(GuestError::TooMany {
             what: "iovec count",
@@ -53,7 +58,25 @@ fn entries<'a>(
             limit: MAX_IOVECS.into(),
         });
     }
-    view.slice(ptr.into(), count.into())
+    const ALIGN: u32 = std::mem::align_of::<GuestIoVec>() as u32;
+    if !ptr.is_multiple_of(ALIGN) {
+        return Err(GuestError::Misaligned {
+            ptr: ptr.into(),
+            align: ALIGN.into(),
+        });
+    }
+    // At most 1024 entries of 8 bytes: no overflow.
+    const ENTRY: u64 = std::mem::size_of::<GuestIoVec>() as u64;
+    let bytes = view.bytes(ptr.into(), u64::from(count) * ENTRY)?;
+    Ok(bytes.chunks_exact(ENTRY as usize).map(|entry| {
+        let word = |at: usize| {
+            u32::from_le_bytes([entry[at], entry[at + 1], entry[at + 2], entry[at + 3]])
+        };
+        GuestIoVec {
+            buf: word(0),
+            buf_len: word(4),
+        }
+    }))
 }
 
 fn in_entry(index: usize) -> impl FnOnce(GuestError) -> GuestError {
@@ -73,11 +96,14 @@ impl<'a, S> Lift<'a, S> for &'a [IoSlice<'a>] {
     ) -> Result<Self, GuestError> {
         let entries = entries(view, ptr, count)?;
         let mut slices = view.filling(entries.len());
-        for (index, entry) in entries.iter().enumerate() {
+        for (index, entry) in entries.enumerate() {
             let bytes = view.bytes(entry.buf.into(), entry.buf_len.into());
             slices.push(IoSlice::new(bytes.map_err(in_entry(index))?));
         }
         Ok(slices.finish())
+    }
+    fn describe() -> ParamType {
+        ParamType::IoVecs { mutable: false }
     }
 }
 
@@ -92,11 +118,14 @@ impl<'a, S> Lift<'a, S> for &'a mut [IoSliceMut<'a>] {
     ) -> Result<Self, GuestError> {
         let entries = entries(view, ptr, count)?;
         let mut slices = view.filling(entries.len());
-        for (index, entry) in entries.iter().enumerate() {
+        for (index, entry) in entries.enumerate() {
             let bytes = view.bytes_mut(entry.buf.into(), entry.buf_len.into());
             slices.push(IoSliceMut::new(bytes.map_err(in_entry(index))?));
         }
         Ok(slices.finish())
+    }
+    fn describe() -> ParamType {
+        ParamType::IoVecs { mutable: true }
     }
 }
 
@@ -217,7 +246,7 @@ impl<'a, S> LiftAsync<'a, S> for &'a [IoSlice<'a>] {
     ) -> Result<CopiedIoSlices, GuestError> {
         let entries = entries(view, ptr, count)?;
         let mut buffers = Vec::with_capacity(entries.len());
-        for (index, entry) in entries.iter().enumerate() {
+        for (index, entry) in entries.enumerate() {
             let bytes = view.bytes(entry.buf.into(), entry.buf_len.into());
             buffers.push((u64::from(entry.buf), bytes.map_err(in_entry(index))?));
         }
@@ -284,7 +313,7 @@ impl<'a, S> LiftAsync<'a, S> for &'a mut [IoSliceMut<'a>] {
         let entries = entries(view, ptr, count)?;
         let mut data = Vec::new();
         let mut copied = Vec::with_capacity(entries.len());
-        for (index, entry) in entries.iter().enumerate() {
+        for (index, entry) in entries.enumerate() {
             let bytes = view.bytes_mut(entry.buf.into(), entry.buf_len.into());
             let bytes = bytes.map_err(in_entry(index))?;
             data.extend_from_slice(bytes);

@@ -18,7 +18,9 @@
 pub mod abi;
 pub mod call;
 pub mod call_async;
+pub mod describe;
 mod error;
+pub mod imports;
 pub mod iovec;
 mod lift;
 mod lift_async;
@@ -49,11 +51,16 @@ pub mod __private {
     pub use crate::abi::{
         Abi, AbiList, Concat, DynamicList, WasmPrim, WasmType, WasmValue, format_types,
     };
-    pub use crate::call::{Call, Define, FuncInfo, HostApi, HostFunctions, run_shim};
+    pub use crate::call::{
+        Call, Define, FuncInfo, HostApi, HostFunctions, Shim, ShimInfo, infallible_shim_failed,
+        run_shim,
+    };
     pub use crate::call_async::{
         AsyncHost, AsyncHostFunctionFuture, AsyncShim, DefineAsync,
         async_host_function_futures_must_be_send, run_async_shim,
     };
+    pub use crate::describe;
+    pub use crate::error::drop_panic_payload;
     pub use crate::{GuestCx, Lift, LiftAsync, LinkError, LowerCx, ReturnValue, Trap};
     pub use bytemuck;
 }

@@ -5,7 +5,8 @@
 //! own types to accept them as parameters, with any flat ABI (one word or
 //! several).
 
-use crate::abi::Abi;
+use crate::abi::{Abi, AbiList};
+use crate::describe::{HandlePass, ParamType, Scalar, short_type_name};
 use crate::error::GuestError;
 use crate::memory::GuestView;
 use crate::plain::Plain;
@@ -52,26 +53,48 @@ pub trait Lift<'a, S>: Sized {
     /// function says `true`, its view lends shared regions only and skips
     /// alias bookkeeping; a mutable request then fails instead of aliasing.
     const MUTABLE: bool = false;
+    /// Whether lifting can fail. Functions whose parameters and result all
+    /// say `false` are defined without a trap path when they also let
+    /// panics unwind (`panics = "unwind"`). An impl that says `false` and
+    /// still returns an error makes the call panic.
+    const FALLIBLE: bool = true;
     /// Builds the argument, or explains what is wrong with the guest's values.
     fn lift(view: &'a GuestView<'_>, state: &mut S, abi: Self::Abi) -> Result<Self, GuestError>;
+
+    /// How the parameter travels, for the interface description and guest
+    /// bindings ([`crate::describe`]). The default describes only the wasm
+    /// words of `Abi`: generated Rust bindings then take a tuple struct of
+    /// those words, named after the type.
+    fn describe() -> ParamType {
+        let mut words = Vec::new();
+        <<Self::Abi as Abi>::List as AbiList>::push_words(&mut words);
+        ParamType::Custom {
+            name: short_type_name::<Self>(),
+            words,
+        }
+    }
 }
 
 macro_rules! lift_identity {
-    ($($t:ty),*) => {$(
+    ($($t:ty => $s:ident),*) => {$(
         impl<'a, S> Lift<'a, S> for $t {
             type Abi = $t;
             const MEMORY: bool = false;
+            const FALLIBLE: bool = false;
             #[inline(always)]
             fn lift(_: &'a GuestView<'_>, _: &mut S, v: $t) -> Result<Self, GuestError> {
                 Ok(v)
             }
+            fn describe() -> ParamType {
+                ParamType::Scalar(Scalar::$s)
+            }
         }
     )*};
 }
-lift_identity!(i32, u32, i64, u64, f32, f64);
+lift_identity!(i32 => I32, u32 => U32, i64 => I64, u64 => U64, f32 => F32, f64 => F64);
 
 macro_rules! lift_narrow {
-    ($($t:ty => $abi:ty),*) => {$(
+    ($($t:ty => $abi:ty, $s:ident),*) => {$(
         impl<'a, S> Lift<'a, S> for $t {
             type Abi = $abi;
             const MEMORY: bool = false;
@@ -82,10 +105,13 @@ macro_rules! lift_narrow {
                     ty: stringify!($t),
                 })
             }
+            fn describe() -> ParamType {
+                ParamType::Scalar(Scalar::$s)
+            }
         }
     )*};
 }
-lift_narrow!(u8 => u32, u16 => u32, i8 => i32, i16 => i32);
+lift_narrow!(u8 => u32, U8, u16 => u32, U16, i8 => i32, I8, i16 => i32, I16);
 
 impl<'a, S> Lift<'a, S> for bool {
     type Abi = u32;
@@ -97,6 +123,9 @@ impl<'a, S> Lift<'a, S> for bool {
             1 => Ok(true),
             other => Err(GuestError::InvalidBool(other)),
         }
+    }
+    fn describe() -> ParamType {
+        ParamType::Scalar(Scalar::Bool)
     }
 }
 
@@ -110,6 +139,9 @@ impl<'a, S> Lift<'a, S> for char {
             None => Err(GuestError::InvalidChar(v)),
         }
     }
+    fn describe() -> ParamType {
+        ParamType::Scalar(Scalar::Char)
+    }
 }
 
 /// `(ptr, count)`: `count` elements of `T`, viewed in place.
@@ -122,6 +154,12 @@ impl<'a, S, T: Plain> Lift<'a, S> for &'a [T] {
         (ptr, count): (u32, u32),
     ) -> Result<Self, GuestError> {
         view.slice(ptr.into(), count.into())
+    }
+    fn describe() -> ParamType {
+        ParamType::Slice {
+            elem: T::describe(),
+            mutable: false,
+        }
     }
 }
 
@@ -137,6 +175,12 @@ impl<'a, S, T: Plain> Lift<'a, S> for &'a mut [T] {
     ) -> Result<Self, GuestError> {
         view.slice_mut(ptr.into(), count.into())
     }
+    fn describe() -> ParamType {
+        ParamType::Slice {
+            elem: T::describe(),
+            mutable: true,
+        }
+    }
 }
 
 /// `(ptr, len)`: UTF-8 checked.
@@ -150,6 +194,9 @@ impl<'a, S> Lift<'a, S> for &'a str {
     ) -> Result<Self, GuestError> {
         view.str(ptr.into(), len.into())
     }
+    fn describe() -> ParamType {
+        ParamType::Str
+    }
 }
 
 /// `ptr`: one `T`, in place (a guest pointer to a single value).
@@ -158,6 +205,12 @@ impl<'a, S, T: Plain> Lift<'a, S> for &'a T {
     #[inline(always)]
     fn lift(view: &'a GuestView<'_>, _: &mut S, ptr: u32) -> Result<Self, GuestError> {
         view.slice(ptr.into(), 1).map(|s| &s[0])
+    }
+    fn describe() -> ParamType {
+        ParamType::Ref {
+            elem: T::describe(),
+            mutable: false,
+        }
     }
 }
 
@@ -169,14 +222,27 @@ impl<'a, S, T: Plain> Lift<'a, S> for &'a mut T {
     fn lift(view: &'a GuestView<'_>, _: &mut S, ptr: u32) -> Result<Self, GuestError> {
         view.slice_mut(ptr.into(), 1).map(|s| &mut s[0])
     }
+    fn describe() -> ParamType {
+        ParamType::Ref {
+            elem: T::describe(),
+            mutable: true,
+        }
+    }
 }
 
 impl<'a, S, T> Lift<'a, S> for Handle<T> {
     type Abi = u32;
     const MEMORY: bool = false;
+    const FALLIBLE: bool = false;
     #[inline(always)]
     fn lift(_: &'a GuestView<'_>, _: &mut S, id: u32) -> Result<Self, GuestError> {
         Ok(Handle::from_raw(id))
+    }
+    fn describe() -> ParamType {
+        ParamType::Handle {
+            resource: short_type_name::<T>(),
+            pass: HandlePass::Raw,
+        }
     }
 }
 
@@ -187,6 +253,12 @@ impl<'a, S: HasResources, T: std::any::Any> Lift<'a, S> for Borrow<T> {
     fn lift(_: &'a GuestView<'_>, state: &mut S, id: u32) -> Result<Self, GuestError> {
         Ok(Borrow::check(state.resources(), Handle::from_raw(id))?)
     }
+    fn describe() -> ParamType {
+        ParamType::Handle {
+            resource: short_type_name::<T>(),
+            pass: HandlePass::Borrow,
+        }
+    }
 }
 
 impl<'a, S: HasResources, T: std::any::Any + Send> Lift<'a, S> for Take<T> {
@@ -195,6 +267,12 @@ impl<'a, S: HasResources, T: std::any::Any + Send> Lift<'a, S> for Take<T> {
     #[inline(always)]
     fn lift(_: &'a GuestView<'_>, state: &mut S, id: u32) -> Result<Self, GuestError> {
         Ok(Take::from_table(state.resources(), Handle::from_raw(id))?)
+    }
+    fn describe() -> ParamType {
+        ParamType::Handle {
+            resource: short_type_name::<T>(),
+            pass: HandlePass::Take,
+        }
     }
 }
 

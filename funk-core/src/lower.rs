@@ -16,6 +16,7 @@
 //!   `len > capacity` knows the data was cut and how much room it needs.
 
 use crate::abi::{AbiList, Concat};
+use crate::describe::{ErrorType, OutType, OutValueType, ReturnType, Scalar, short_type_name};
 use crate::error::{GuestError, Trap};
 use crate::memory::{GuestMemory, array_len, region};
 use crate::plain::Plain;
@@ -63,6 +64,23 @@ impl<'l, 'm, S> LowerCx<'l, 'm, S> {
 }
 
 /// A value written to the guest through out-pointer parameters.
+///
+/// What the guest passes, in order, after the function's own parameters:
+///
+/// - plain data (integers, floats, `#[derive(Plain)]` records), `char` (a
+///   `u32`) and [`Handle`] (a `u32`): one pointer, aligned for the type,
+///   where the value is written little-endian; `bool` is one byte, 0 or 1;
+/// - `Vec<T>` and `String`: three, `(buf_ptr, buf_capacity, len_ptr)`.
+///   funk copies `min(len, capacity)` elements (bytes for `String`) to
+///   `buf_ptr` and always writes the full length, a `u32`, to `len_ptr`. A
+///   guest that reads `len > capacity` knows the data was cut and how much
+///   room a retry needs; a cut `String` may end inside a UTF-8 sequence;
+/// - a tuple `(A, B, ..)`: each element's pointers, in order;
+/// - inside `Result<T, E>` with a [`Status`] error: `T`'s pointers, written
+///   only when the status is 0.
+///
+/// An unaligned or out-of-bounds pointer traps with the function named;
+/// nothing is written then.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be written back to the guest through an out-pointer",
     note = "out-values are plain data (integers, floats, `funk::Plain` records), `bool`, `char`, `Handle<T>`, `Vec<T>` of plain data, `String`, or tuples of these"
@@ -74,12 +92,25 @@ pub trait OutValue<S>: Sized {
     const MEMORY: bool = true;
     /// Writes the value through `ptrs`.
     fn write(self, cx: &mut LowerCx<'_, '_, S>, ptrs: Self::OutPtrs) -> Result<(), Trap>;
+
+    /// How the value travels, for the interface description and guest
+    /// bindings ([`crate::describe`]). The default gives only the number of
+    /// out-pointers.
+    fn describe() -> OutType {
+        OutType::Custom {
+            name: short_type_name::<Self>(),
+            ptrs: Self::OutPtrs::LEN,
+        }
+    }
 }
 
 impl<S, T: Plain> OutValue<S> for T {
     type OutPtrs = (u32, ());
     fn write(self, cx: &mut LowerCx<'_, '_, S>, (ptr, ()): (u32, ())) -> Result<(), Trap> {
         cx.write_plain(ptr, self)
+    }
+    fn describe() -> OutType {
+        OutType::Value(OutValueType::Plain(T::describe()))
     }
 }
 
@@ -89,6 +120,9 @@ impl<S> OutValue<S> for bool {
     fn write(self, cx: &mut LowerCx<'_, '_, S>, (ptr, ()): (u32, ())) -> Result<(), Trap> {
         cx.write_plain(ptr, u8::from(self))
     }
+    fn describe() -> OutType {
+        OutType::Value(OutValueType::Bool)
+    }
 }
 
 impl<S> OutValue<S> for char {
@@ -96,12 +130,21 @@ impl<S> OutValue<S> for char {
     fn write(self, cx: &mut LowerCx<'_, '_, S>, (ptr, ()): (u32, ())) -> Result<(), Trap> {
         cx.write_plain(ptr, u32::from(self))
     }
+    fn describe() -> OutType {
+        OutType::Value(OutValueType::Char)
+    }
 }
 
 impl<S, T> OutValue<S> for Handle<T> {
     type OutPtrs = (u32, ());
     fn write(self, cx: &mut LowerCx<'_, '_, S>, (ptr, ()): (u32, ())) -> Result<(), Trap> {
         cx.write_plain(ptr, self.raw())
+    }
+    fn describe() -> OutType {
+        OutType::Value(OutValueType::Handle {
+            resource: short_type_name::<T>(),
+            wide: false,
+        })
     }
 }
 
@@ -111,6 +154,9 @@ impl<S> OutValue<S> for () {
     fn write(self, _: &mut LowerCx<'_, '_, S>, (): ()) -> Result<(), Trap> {
         Ok(())
     }
+    fn describe() -> OutType {
+        OutType::Unit
+    }
 }
 
 fn write_truncating<S, T: Plain>(
@@ -118,6 +164,7 @@ fn write_truncating<S, T: Plain>(
     data: &[T],
     (buf, (capacity, (len_ptr, ()))): (u32, (u32, (u32, ()))),
 ) -> Result<(), Trap> {
+    crate::plain::assert_not_zero_sized::<T>();
     let len = u32::try_from(data.len()).map_err(|_| {
         cx.fault(GuestError::TooMany {
             what: "result length",
@@ -151,12 +198,18 @@ impl<S, T: Plain> OutValue<S> for Vec<T> {
     fn write(self, cx: &mut LowerCx<'_, '_, S>, ptrs: Self::OutPtrs) -> Result<(), Trap> {
         write_truncating(cx, &self, ptrs)
     }
+    fn describe() -> OutType {
+        OutType::Buffer(T::describe())
+    }
 }
 
 impl<S> OutValue<S> for String {
     type OutPtrs = (u32, (u32, (u32, ())));
     fn write(self, cx: &mut LowerCx<'_, '_, S>, ptrs: Self::OutPtrs) -> Result<(), Trap> {
         write_truncating(cx, self.as_bytes(), ptrs)
+    }
+    fn describe() -> OutType {
+        OutType::String
     }
 }
 
@@ -175,6 +228,14 @@ macro_rules! out_tuple {
                 let (head, tail) = <<$first as OutValue<S>>::OutPtrs as Concat<_>>::split(ptrs);
                 $first.write(cx, head)?;
                 ($($rest,)+).write(cx, tail)
+            }
+            fn describe() -> OutType {
+                let mut items = vec![<$first as OutValue<S>>::describe()];
+                match <($($rest,)+) as OutValue<S>>::describe() {
+                    OutType::Tuple(rest) => items.extend(rest),
+                    single => items.push(single),
+                }
+                OutType::Tuple(items)
             }
         }
     };
@@ -197,46 +258,78 @@ pub trait ReturnValue<S>: Sized {
     type OutPtrs: AbiList;
     /// Whether lowering touches guest memory.
     const MEMORY: bool;
+    /// Whether lowering can fail (a bad out-pointer, an error result). See
+    /// [`Lift::FALLIBLE`](crate::Lift::FALLIBLE).
+    const FALLIBLE: bool = true;
     /// Produces the results, writing through `ptrs`.
     fn lower(self, cx: &mut LowerCx<'_, '_, S>, ptrs: Self::OutPtrs)
     -> Result<Self::Results, Trap>;
+
+    /// How the result travels, for the interface description and guest
+    /// bindings ([`crate::describe`]). The default gives only the wasm
+    /// results and the number of out-pointers.
+    fn describe() -> ReturnType {
+        let mut results = Vec::new();
+        Self::Results::push_words(&mut results);
+        ReturnType::Custom {
+            name: short_type_name::<Self>(),
+            results,
+            ptrs: Self::OutPtrs::LEN,
+        }
+    }
 }
 
 impl<S> ReturnValue<S> for () {
     type Results = ();
     type OutPtrs = ();
     const MEMORY: bool = false;
+    const FALLIBLE: bool = false;
     #[inline(always)]
     fn lower(self, _: &mut LowerCx<'_, '_, S>, (): ()) -> Result<(), Trap> {
         Ok(())
     }
+    fn describe() -> ReturnType {
+        ReturnType::Unit
+    }
 }
 
 macro_rules! direct_return {
-    ($($t:ty => $abi:ty),*) => {$(
+    ($($t:ty => $abi:ty, $s:ident),*) => {$(
         impl<S> ReturnValue<S> for $t {
             type Results = ($abi, ());
             type OutPtrs = ();
             const MEMORY: bool = false;
+            const FALLIBLE: bool = false;
             #[inline(always)]
             fn lower(self, _: &mut LowerCx<'_, '_, S>, (): ()) -> Result<Self::Results, Trap> {
                 Ok((<$abi>::from(self), ()))
+            }
+            fn describe() -> ReturnType {
+                ReturnType::Scalar(Scalar::$s)
             }
         }
     )*};
 }
 direct_return!(
-    i32 => i32, u32 => u32, i64 => i64, u64 => u64, f32 => f32, f64 => f64,
-    u8 => u32, u16 => u32, i8 => i32, i16 => i32, bool => u32, char => u32
+    i32 => i32, I32, u32 => u32, U32, i64 => i64, I64, u64 => u64, U64, f32 => f32, F32,
+    f64 => f64, F64, u8 => u32, U8, u16 => u32, U16, i8 => i32, I8, i16 => i32, I16,
+    bool => u32, Bool, char => u32, Char
 );
 
 impl<S, T> ReturnValue<S> for Handle<T> {
     type Results = (u32, ());
     type OutPtrs = ();
     const MEMORY: bool = false;
+    const FALLIBLE: bool = false;
     #[inline(always)]
     fn lower(self, _: &mut LowerCx<'_, '_, S>, (): ()) -> Result<Self::Results, Trap> {
         Ok((self.raw(), ()))
+    }
+    fn describe() -> ReturnType {
+        ReturnType::Handle {
+            resource: short_type_name::<T>(),
+            wide: false,
+        }
     }
 }
 
@@ -247,6 +340,9 @@ impl<S> ReturnValue<S> for String {
     fn lower(self, cx: &mut LowerCx<'_, '_, S>, ptrs: Self::OutPtrs) -> Result<(), Trap> {
         self.write(cx, ptrs)
     }
+    fn describe() -> ReturnType {
+        ReturnType::Out(OutType::String)
+    }
 }
 
 impl<S, T: Plain> ReturnValue<S> for Vec<T> {
@@ -255,6 +351,9 @@ impl<S, T: Plain> ReturnValue<S> for Vec<T> {
     const MEMORY: bool = true;
     fn lower(self, cx: &mut LowerCx<'_, '_, S>, ptrs: Self::OutPtrs) -> Result<(), Trap> {
         self.write(cx, ptrs)
+    }
+    fn describe() -> ReturnType {
+        ReturnType::Out(OutType::Buffer(T::describe()))
     }
 }
 
@@ -276,6 +375,16 @@ macro_rules! return_tuple {
                 ($($rest,)+).write(cx, tail)?;
                 Ok(results)
             }
+            fn describe() -> ReturnType {
+                let rest = match <($($rest,)+) as OutValue<S>>::describe() {
+                    OutType::Tuple(rest) => rest,
+                    single => vec![single],
+                };
+                ReturnType::Tuple {
+                    first: Box::new(<$first as ReturnValue<S>>::describe()),
+                    rest,
+                }
+            }
         }
     };
 }
@@ -286,6 +395,9 @@ impl<S, A: OutValue<S>> OutValue<S> for (A,) {
     const MEMORY: bool = A::MEMORY;
     fn write(self, cx: &mut LowerCx<'_, '_, S>, ptrs: Self::OutPtrs) -> Result<(), Trap> {
         self.0.write(cx, ptrs)
+    }
+    fn describe() -> OutType {
+        A::describe()
     }
 }
 return_tuple!(A, B);
@@ -331,6 +443,18 @@ pub trait HostError: Sized {
     type Abi: ErrorAbi;
     /// What this error becomes for the guest.
     fn into_failure(self) -> Failure;
+
+    /// The error type, for the interface description and guest bindings
+    /// ([`crate::describe`]): its name and, if it lists them, its status
+    /// codes. `#[derive(funk::HostError)]` lists the variants of a
+    /// fieldless enum; the default lists none (guest bindings then carry
+    /// the bare code).
+    fn describe() -> ErrorType {
+        ErrorType {
+            name: short_type_name::<Self>(),
+            codes: Vec::new(),
+        }
+    }
 }
 
 impl HostError for Trap {
@@ -373,6 +497,8 @@ pub trait ResultLowering<S, T>: ErrorAbi {
     ) -> Result<Self::Results, Trap>;
     /// Lowers a failure.
     fn err(failure: Failure) -> Result<Self::Results, Trap>;
+    /// How `Result<T, E>` travels, `error` describing `E`.
+    fn describe(error: ErrorType) -> ReturnType;
 }
 
 impl<S, T: OutValue<S>> ResultLowering<S, T> for Status {
@@ -390,6 +516,12 @@ impl<S, T: OutValue<S>> ResultLowering<S, T> for Status {
             )),
             Failure::Status(code) => Ok((code, ())),
             Failure::Trap(trap) => Err(trap),
+        }
+    }
+    fn describe(error: ErrorType) -> ReturnType {
+        ReturnType::Status {
+            ok: T::describe(),
+            error,
         }
     }
 }
@@ -411,6 +543,9 @@ impl<S, T: ReturnValue<S>> ResultLowering<S, T> for Traps {
             Failure::Trap(trap) => Err(trap),
         }
     }
+    fn describe(_: ErrorType) -> ReturnType {
+        ReturnType::Traps(Box::new(T::describe()))
+    }
 }
 
 impl<S, T, E> ReturnValue<S> for Result<T, E>
@@ -431,5 +566,8 @@ where
             Ok(value) => <E::Abi as ResultLowering<S, T>>::ok(value, cx, ptrs),
             Err(error) => <E::Abi as ResultLowering<S, T>>::err(error.into_failure()),
         }
+    }
+    fn describe() -> ReturnType {
+        <E::Abi as ResultLowering<S, T>>::describe(E::describe())
     }
 }

@@ -13,7 +13,7 @@ use std::mem::{align_of, size_of};
 use std::ops::Range;
 
 use crate::error::{GuestError, MemoryUnavailable};
-use crate::plain::Plain;
+use crate::plain::{Plain, assert_not_zero_sized};
 use crate::scratch::{Filling, Scratch};
 
 /// Computes the byte range `ptr..ptr + len` inside a memory of `memory`
@@ -116,12 +116,14 @@ impl<'m> GuestMemory<'m> {
 
     /// Writes `value` to the guest address `ptr`, which must be aligned for `T`.
     pub fn write<T: Plain>(&mut self, ptr: u64, value: T) -> Result<(), GuestError> {
+        assert_not_zero_sized::<T>();
         check_align::<T>(ptr)?;
         self.write_bytes(ptr, bytemuck::bytes_of(&value))
     }
 
     /// Reads a `T` from the guest address `ptr`, which must be aligned for `T`.
     pub fn read<T: Plain>(&self, ptr: u64) -> Result<T, GuestError> {
+        assert_not_zero_sized::<T>();
         check_align::<T>(ptr)?;
         let bytes = self.bytes()?;
         let range = region(ptr, size_of::<T>() as u64, bytes.len())?;
@@ -217,6 +219,7 @@ impl GuestView<'_> {
     /// Lends `count` values of `T` at `ptr`, which must be aligned for `T`.
     #[inline]
     pub fn slice<T: Plain>(&self, ptr: u64, count: u64) -> Result<&[T], GuestError> {
+        assert_not_zero_sized::<T>();
         check_align::<T>(ptr)?;
         let bytes = self.bytes(ptr, array_len::<T>(count)?)?;
         bytemuck::try_cast_slice(bytes).map_err(|_| GuestError::Misaligned {
@@ -229,6 +232,7 @@ impl GuestView<'_> {
     #[allow(clippy::mut_from_ref)] // exclusivity is checked by the borrow set
     #[inline]
     pub fn slice_mut<T: Plain>(&self, ptr: u64, count: u64) -> Result<&mut [T], GuestError> {
+        assert_not_zero_sized::<T>();
         check_align::<T>(ptr)?;
         let bytes = self.bytes_mut(ptr, array_len::<T>(count)?)?;
         bytemuck::try_cast_slice_mut(bytes).map_err(|_| GuestError::Misaligned {

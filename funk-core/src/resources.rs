@@ -346,6 +346,25 @@ impl ResourceTable {
     #[inline]
     pub fn get<T: Any>(&self, handle: impl Into<Handle<T>>) -> Result<&T, HandleError> {
         let id = handle.into().raw();
+        // The fast path: one slot load and three comparisons. A live entry's
+        // generation is never 0, so a generation-0 id never matches here.
+        let (index, generation) = ((id & INDEX_MASK) as usize, id >> INDEX_BITS);
+        if let Some(Slot {
+            generation: current,
+            entry: Some(entry),
+        }) = self.slots.get(index)
+            && *current == generation
+            && entry.type_id == TypeId::of::<T>()
+        {
+            return entry.downcast_ref(id);
+        }
+        self.get_slow(id)
+    }
+
+    /// Why `id` does not name a live `T` (the slow path of [`get`](Self::get)).
+    #[cold]
+    #[inline(never)]
+    fn get_slow<T: Any>(&self, id: u32) -> Result<&T, HandleError> {
         let index = self.live_index(id)?;
         match &self.slots[index].entry {
             Some(entry) => entry.downcast_ref(id),
@@ -357,6 +376,26 @@ impl ResourceTable {
     #[inline]
     pub fn get_mut<T: Any>(&mut self, handle: impl Into<Handle<T>>) -> Result<&mut T, HandleError> {
         let id = handle.into().raw();
+        let (index, generation) = ((id & INDEX_MASK) as usize, id >> INDEX_BITS);
+        let live = matches!(
+            self.slots.get(index),
+            Some(Slot { generation: current, entry: Some(entry) })
+                if *current == generation && entry.type_id == TypeId::of::<T>()
+        );
+        if !live {
+            return self.get_mut_slow(id);
+        }
+        match &mut self.slots[index].entry {
+            Some(entry) => entry.downcast_mut(id),
+            None => Err(HandleError::Stale { id }),
+        }
+    }
+
+    /// Why `id` does not name a live `T` (the slow path of
+    /// [`get_mut`](Self::get_mut)).
+    #[cold]
+    #[inline(never)]
+    fn get_mut_slow<T: Any>(&mut self, id: u32) -> Result<&mut T, HandleError> {
         self.entry_mut(id)?.downcast_mut(id)
     }
 

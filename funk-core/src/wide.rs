@@ -8,6 +8,7 @@
 
 use std::ops::{Deref, DerefMut};
 
+use crate::describe::{OutType, OutValueType, ParamType, ReturnType, Scalar, short_type_name};
 use crate::error::{GuestError, Trap};
 use crate::lift::Lift;
 use crate::lift_async::LiftAsync;
@@ -62,6 +63,9 @@ impl<'a, S, T: Lift<'a, S, Abi = u32>> Lift<'a, S> for Wide<T> {
     fn lift(view: &'a GuestView<'_>, state: &mut S, raw: u64) -> Result<Self, GuestError> {
         T::lift(view, state, narrow(raw)?).map(Wide)
     }
+    fn describe() -> ParamType {
+        ParamType::Wide(Box::new(T::describe()))
+    }
 }
 
 impl<'a, S, T: LiftAsync<'a, S> + Lift<'a, S, Abi = u32>> LiftAsync<'a, S> for Wide<T> {
@@ -84,10 +88,21 @@ impl<S, T: ReturnValue<S, Results = (u32, ()), OutPtrs = ()>> ReturnValue<S> for
     type Results = (u64, ());
     type OutPtrs = ();
     const MEMORY: bool = T::MEMORY;
+    const FALLIBLE: bool = T::FALLIBLE;
     #[inline(always)]
     fn lower(self, cx: &mut LowerCx<'_, '_, S>, (): ()) -> Result<(u64, ()), Trap> {
         let (raw, ()) = self.0.lower(cx, ())?;
         Ok((raw.into(), ()))
+    }
+    fn describe() -> ReturnType {
+        match T::describe() {
+            ReturnType::Handle { resource, .. } => ReturnType::Handle {
+                resource,
+                wide: true,
+            },
+            ReturnType::Scalar(_) => ReturnType::Scalar(Scalar::U64),
+            other => other,
+        }
     }
 }
 
@@ -96,5 +111,11 @@ impl<S, T> OutValue<S> for Wide<Handle<T>> {
     type OutPtrs = (u32, ());
     fn write(self, cx: &mut LowerCx<'_, '_, S>, ptrs: (u32, ())) -> Result<(), Trap> {
         u64::from(self.0.raw()).write(cx, ptrs)
+    }
+    fn describe() -> OutType {
+        OutType::Value(OutValueType::Handle {
+            resource: short_type_name::<T>(),
+            wide: true,
+        })
     }
 }

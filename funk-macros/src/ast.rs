@@ -2,7 +2,7 @@
 
 use syn::{FnArg, ImplItem, ImplItemFn, ItemImpl, LitStr, Pat, ReturnType, Type};
 
-use crate::attr::{self, BlockAttr};
+use crate::attr::{self, BlockAttr, Panics};
 
 /// The whole block.
 pub struct Block<'a> {
@@ -24,6 +24,8 @@ pub struct Function<'a> {
     /// The method has no receiver: its first parameter is the call context
     /// (`&mut GuestCx<'_, Self>`), not part of the wasm signature.
     pub context: bool,
+    /// A panic becomes a trap (`true`, the default) or unwinds.
+    pub catch_panics: bool,
 }
 
 /// One parameter after the receiver.
@@ -84,6 +86,7 @@ impl<'a> Block<'a> {
                 params,
                 output,
                 context,
+                catch_panics: method_attr.panics.or(block_attr.panics) != Some(Panics::Unwind),
             });
         }
         Block {

@@ -1,5 +1,6 @@
-//! The attribute arguments: `#[host_functions(namespace = "...")]` on the
-//! block and `#[funk(name = "...", namespace = "...", skip)]` on methods.
+//! The attribute arguments: `#[host_functions(namespace = "...", panics =
+//! "...")]` on the block and `#[funk(name = "...", namespace = "...", panics
+//! = "...", skip)]` on methods.
 
 use syn::spanned::Spanned;
 use syn::{Attribute, LitStr};
@@ -8,6 +9,7 @@ use syn::{Attribute, LitStr};
 #[derive(Default)]
 pub struct BlockAttr {
     pub namespace: Option<LitStr>,
+    pub panics: Option<Panics>,
 }
 
 /// Arguments of `#[funk(...)]` on a method.
@@ -15,7 +17,40 @@ pub struct BlockAttr {
 pub struct MethodAttr {
     pub name: Option<LitStr>,
     pub namespace: Option<LitStr>,
+    pub panics: Option<Panics>,
     pub skip: bool,
+}
+
+/// What a panic in a host function becomes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Panics {
+    /// A trap naming the function (the default).
+    Trap,
+    /// It unwinds to the embedder's call into the guest, as in a
+    /// hand-written host function.
+    Unwind,
+}
+
+fn parse_panics(value: LitStr) -> syn::Result<Panics> {
+    match value.value().as_str() {
+        "trap" => Ok(Panics::Trap),
+        "unwind" => Ok(Panics::Unwind),
+        _ => Err(syn::Error::new_spanned(
+            value,
+            "`panics` is \"trap\" (the default: a panic becomes a trap naming the function) or \"unwind\" (the panic unwinds to the embedder's call into the guest)",
+        )),
+    }
+}
+
+fn set_panics(slot: &mut Option<Panics>, meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<()> {
+    if slot.is_some() {
+        return Err(syn::Error::new_spanned(
+            &meta.path,
+            "this argument is given twice",
+        ));
+    }
+    *slot = Some(parse_panics(meta.value()?.parse()?)?);
+    Ok(())
 }
 
 pub fn parse_block(args: proc_macro2::TokenStream) -> syn::Result<BlockAttr> {
@@ -26,8 +61,12 @@ pub fn parse_block(args: proc_macro2::TokenStream) -> syn::Result<BlockAttr> {
     let parser = syn::meta::parser(|meta| {
         if meta.path.is_ident("namespace") {
             set_once(&mut attr.namespace, meta.value()?.parse()?, &meta.path)
+        } else if meta.path.is_ident("panics") {
+            set_panics(&mut attr.panics, &meta)
         } else {
-            Err(meta.error("unknown #[host_functions] argument; expected `namespace = \"...\"`"))
+            Err(meta.error(
+                "unknown #[host_functions] argument; expected `namespace = \"...\"` or `panics = \"trap\" | \"unwind\"`",
+            ))
         }
     });
     syn::parse::Parser::parse2(parser, args)?;
@@ -59,12 +98,14 @@ pub fn parse_method(attrs: &[Attribute], errors: &mut Vec<syn::Error>) -> Method
                 set_once(&mut out.name, meta.value()?.parse()?, &meta.path)
             } else if meta.path.is_ident("namespace") {
                 set_once(&mut out.namespace, meta.value()?.parse()?, &meta.path)
+            } else if meta.path.is_ident("panics") {
+                set_panics(&mut out.panics, &meta)
             } else if meta.path.is_ident("skip") {
                 out.skip = true;
                 Ok(())
             } else {
                 Err(meta.error(
-                    "unknown #[funk] argument; expected `name = \"...\"`, `namespace = \"...\"` or `skip`",
+                    "unknown #[funk] argument; expected `name = \"...\"`, `namespace = \"...\"`, `panics = \"...\"` or `skip`",
                 ))
             }
         });

@@ -18,6 +18,7 @@ use crate::ast::{Block, Function};
 use crate::attr;
 use crate::lifetimes::to_static;
 use crate::shim_async;
+use crate::text;
 use crate::valid;
 
 pub fn host_functions(args: TokenStream, item: ItemImpl) -> TokenStream {
@@ -94,6 +95,7 @@ fn generate(block: &Block<'_>) -> TokenStream {
     let mut infos = Vec::new();
     let mut bounds = Vec::new();
     let mut defines = Vec::new();
+    let mut descriptions = Vec::new();
     for (index, function) in block.functions.iter().enumerate() {
         let names = Names::new(index, function.params.len());
         items.push(abi_aliases(self_ty, function, &names));
@@ -103,6 +105,7 @@ fn generate(block: &Block<'_>) -> TokenStream {
             false => shim(self_ty, function, &names),
         });
         infos.push(func_info(self_ty, function));
+        descriptions.push(describe(self_ty, function, &names));
         let Names {
             shim,
             rest,
@@ -115,12 +118,14 @@ fn generate(block: &Block<'_>) -> TokenStream {
             false => (quote!(Define), quote!(define)),
         };
         bounds.push(quote!(__funk::#define<#self_ty, #params, #results>));
+        items.push(quote! {
+            impl __funk::ShimInfo for #shim {
+                const INFO: &'static __funk::FuncInfo =
+                    &<#self_ty as __funk::HostApi>::FUNCTIONS[#index];
+            }
+        });
         defines.push(quote! {
-            <__L as __funk::#define<#self_ty, #params, #results>>::#method(
-                linker,
-                &<#self_ty as __funk::HostApi>::FUNCTIONS[#index],
-                #shim,
-            )?;
+            <__L as __funk::#define<#self_ty, #params, #results>>::#method(linker, #shim)?;
         });
     }
     let where_clause = if bounds.is_empty() {
@@ -138,6 +143,10 @@ fn generate(block: &Block<'_>) -> TokenStream {
 
             impl __funk::HostApi for #self_ty {
                 const FUNCTIONS: &'static [__funk::FuncInfo] = &[#(#infos),*];
+
+                fn describe() -> ::std::vec::Vec<__funk::describe::Function> {
+                    ::std::vec![#(#descriptions),*]
+                }
             }
 
             impl<__L> __funk::HostFunctions<__L> for #self_ty #where_clause {
@@ -228,29 +237,41 @@ fn shim(self_ty: &Type, function: &Function<'_>, names: &Names) -> TokenStream {
             }
         });
     let mutable = lift_consts(self_ty, function, quote!(MUTABLE));
+    let fallible = lift_consts(self_ty, function, quote!(FALLIBLE));
     let ret = return_type(function);
+    let static_ret = to_static(&ret);
     let call_span = function.method.sig.ident.span();
     let call = quote_spanned! {call_span=>
         <#self_ty>::#method(__state, #(#values),*)
     };
     quote! {
-        #[inline]
-        fn #shim(
-            __call: __funk::Call<'_, #self_ty>,
-            __args: #params,
-        ) -> ::core::result::Result<#results, __funk::Trap> {
-            let (mut __memory, __state) = __call.into_parts();
-            #(#splits)*
-            let __outs: #out = __args;
-            let __ret = {
-                const __LENDS_MUTABLY: bool = false #(|| #mutable)*;
-                let __view = __memory.view(__LENDS_MUTABLY);
-                #(#lifts)*
-                #call
-            };
-            let mut __cx = __funk::LowerCx::new(&mut __memory, __state, #qualified);
-            <#ret as __funk::ReturnValue<#self_ty>>::lower(__ret, &mut __cx, __outs)
-                .map_err(|trap| trap.in_function(#qualified))
+        #[derive(Clone, Copy)]
+        struct #shim;
+
+        impl __funk::Shim<#self_ty> for #shim {
+            type Params = #params;
+            type Results = #results;
+            const FALLIBLE: bool =
+                #(#fallible ||)* <#static_ret as __funk::ReturnValue<#self_ty>>::FALLIBLE;
+
+            #[inline(always)]
+            fn call(
+                __call: __funk::Call<'_, #self_ty>,
+                __args: #params,
+            ) -> ::core::result::Result<#results, __funk::Trap> {
+                let (mut __memory, __state) = __call.into_parts();
+                #(#splits)*
+                let __outs: #out = __args;
+                let __ret = {
+                    const __LENDS_MUTABLY: bool = false #(|| #mutable)*;
+                    let __view = __memory.view(__LENDS_MUTABLY);
+                    #(#lifts)*
+                    #call
+                };
+                let mut __cx = __funk::LowerCx::new(&mut __memory, __state, #qualified);
+                <#ret as __funk::ReturnValue<#self_ty>>::lower(__ret, &mut __cx, __outs)
+                    .map_err(|trap| trap.in_function(#qualified))
+            }
         }
     }
 }
@@ -267,6 +288,52 @@ pub(crate) fn lift_consts<'a>(
     })
 }
 
+/// The interface description of one function: its names, doc comment and
+/// signature as written, and how each parameter and the result travel, from
+/// the same traits that lower the call.
+fn describe(self_ty: &Type, function: &Function<'_>, names: &Names) -> TokenStream {
+    let namespace = function
+        .namespace
+        .as_ref()
+        .map(|n| n.value())
+        .unwrap_or_default();
+    let name = function.name.value();
+    let method = function.method.sig.ident.to_string();
+    let docs = text::docs(&function.method.attrs);
+    let signature = text::pretty(&function.method.sig);
+    let asynchronous = function.method.sig.asyncness.is_some();
+    let params = function.params.iter().map(|param| {
+        let ty = to_static(param.ty);
+        let (name, rust) = (&param.name, text::pretty(param.ty));
+        quote! {
+            __funk::describe::Param {
+                name: #name,
+                rust: #rust,
+                ty: <#ty as __funk::Lift<'static, #self_ty>>::describe(),
+            }
+        }
+    });
+    let ret = return_type(function);
+    let ret_rust = text::pretty(&ret);
+    let ret = to_static(&ret);
+    let (params_list, results_list) = (&names.rest[0], &names.results);
+    quote_spanned! {Span::call_site()=>
+        __funk::describe::Function {
+            namespace: #namespace,
+            name: #name,
+            method: #method,
+            docs: #docs,
+            signature: #signature,
+            asynchronous: #asynchronous,
+            params: ::std::vec![#(#params),*],
+            ret_rust: #ret_rust,
+            ret: <#ret as __funk::ReturnValue<#self_ty>>::describe(),
+            wasm_params: <#params_list as __funk::AbiList>::types(),
+            wasm_results: <#results_list as __funk::AbiList>::types(),
+        }
+    }
+}
+
 fn func_info(self_ty: &Type, function: &Function<'_>) -> TokenStream {
     let namespace = function
         .namespace
@@ -281,6 +348,7 @@ fn func_info(self_ty: &Type, function: &Function<'_>) -> TokenStream {
     // A function that calls back into the guest may reach guest memory
     // through its context.
     let context = function.context;
+    let catch_panics = function.catch_panics;
     quote_spanned! {Span::call_site()=>
         __funk::FuncInfo {
             namespace: #namespace,
@@ -288,6 +356,7 @@ fn func_info(self_ty: &Type, function: &Function<'_>) -> TokenStream {
             qualified: #qualified,
             asynchronous: #asynchronous,
             memory: #context || #(#param_memory ||)* <#ret as __funk::ReturnValue<#self_ty>>::MEMORY,
+            catch_panics: #catch_panics,
         }
     }
 }

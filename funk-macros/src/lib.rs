@@ -8,6 +8,7 @@ mod expand;
 mod lifetimes;
 mod plain;
 mod shim_async;
+mod text;
 mod valid;
 
 use proc_macro::TokenStream;

@@ -56,6 +56,14 @@ pub fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
         Fields::Unnamed(f) => f.unnamed.iter().map(|f| &f.ty).collect(),
         Fields::Unit => Vec::new(),
     };
+    if fields.is_empty() {
+        return Err(syn::Error::new_spanned(
+            ident,
+            format!(
+                "`{ident}` has no fields: a zero-sized type has no bytes in guest memory to view, so it cannot be `Plain`"
+            ),
+        ));
+    }
     let checks = fields
         .iter()
         .map(|ty| quote_spanned!(ty.span()=> __funk_assert_plain::<#ty>();));

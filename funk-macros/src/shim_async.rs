@@ -81,9 +81,11 @@ pub fn shim(self_ty: &Type, function: &Function<'_>, names: &Names) -> TokenStre
         #[derive(Clone, Copy)]
         struct #shim;
 
-        impl __funk::AsyncShim<#self_ty, #params, #results> for #shim {
+        impl __funk::AsyncShim<#self_ty> for #shim {
+            type Params = #params;
+            type Results = #results;
+
             fn call<'__h, __H>(
-                self,
                 mut __host: __H,
                 __args: #params,
             ) -> impl ::core::future::Future<

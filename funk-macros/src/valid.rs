@@ -168,4 +168,71 @@ fn check_param_type(ty: &Type, errors: &mut Vec<syn::Error>) {
         Type::Group(inner) => check_param_type(&inner.elem, errors),
         _ => {}
     }
+    if let Some(message) = owned_suggestion(ty) {
+        errors.push(syn::Error::new_spanned(ty, message));
+    }
+}
+
+/// The fix for the owned containers a newcomer reaches for first:
+/// `Vec<T>`, `&Vec<T>` → `&[T]`; `String`, `&String` → `&str`. The guest
+/// passes such data as `(ptr, len)` in its own memory, which the host
+/// borrows in place. Only the standard spellings are recognised (`Vec`,
+/// `String`, and their `std::`/`alloc::` paths); an alias of them still
+/// gets the trait error on its type.
+fn owned_suggestion(ty: &Type) -> Option<String> {
+    let (reference, inner) = match ty {
+        Type::Reference(reference) => (Some(reference.mutability.is_some()), &*reference.elem),
+        other => (None, other),
+    };
+    let Type::Path(path) = inner else {
+        return None;
+    };
+    if path.qself.is_some() {
+        return None;
+    }
+    let segments: Vec<String> = path
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
+    let last = path.path.segments.last()?;
+    let std_path = |module: &str, name: &str| {
+        let prefix: Vec<&str> = segments[..segments.len() - 1]
+            .iter()
+            .map(String::as_str)
+            .collect();
+        segments.last().map(String::as_str) == Some(name)
+            && (prefix.is_empty() || prefix == ["std", module] || prefix == ["alloc", module])
+    };
+    let written = crate::text::pretty(ty);
+    if std_path("string", "String") && last.arguments.is_none() {
+        let fix = if reference == Some(true) {
+            "`&str` (a guest string cannot grow in place; to fill a guest buffer take `&mut [u8]`, to return text return `String`)"
+        } else {
+            "`&str`"
+        };
+        return Some(format!(
+            "`{written}` cannot be a host function parameter: the guest passes a string as `(ptr, len)` in its memory, which the host borrows, UTF-8 checked; take {fix}"
+        ));
+    }
+    if std_path("vec", "Vec") {
+        let elem = match &last.arguments {
+            syn::PathArguments::AngleBracketed(args) if args.args.len() == 1 => {
+                crate::text::pretty(&args.args[0])
+            }
+            _ => "T".to_owned(),
+        };
+        let fix = if reference == Some(true) {
+            format!(
+                "`&mut [{elem}]` (a guest buffer cannot grow in place; to return data return `Vec<{elem}>`)"
+            )
+        } else {
+            format!("`&[{elem}]` (or `&mut [{elem}]` to write into it)")
+        };
+        return Some(format!(
+            "`{written}` cannot be a host function parameter: the guest passes an array as `(ptr, count)` in its memory, which the host borrows; take {fix}"
+        ));
+    }
+    None
 }

@@ -2,7 +2,7 @@
 
 use std::marker::PhantomData;
 
-use funk_core::__private::{Call, Define, FuncInfo, HostFunctions, WasmPrim, run_shim};
+use funk_core::__private::{Define, FuncInfo, HostFunctions, Shim, WasmPrim, run_shim};
 use funk_core::{LinkError, Trap};
 use wasmer::{
     AsStoreMut, FromToNativeWasmType, Function, FunctionEnv, FunctionEnvMut, Imports, RuntimeError,
@@ -104,25 +104,31 @@ macro_rules! define_arity {
             R: NativeResults,
             $($A: WasmPrim + FromToNativeWasmType,)*
         {
-            fn define<F>(&mut self, info: &'static FuncInfo, shim: F) -> Result<(), LinkError>
+            fn define<F>(&mut self, _: F) -> Result<(), LinkError>
             where
-                F: for<'c> Fn(Call<'c, S>, nest!($($A),*)) -> Result<R, Trap> + Copy + Send + Sync + 'static,
+                F: Shim<S, Params = nest!($($A),*), Results = R>,
             {
+                let info = F::INFO;
                 if !self.wants(info) {
                     return Ok(());
                 }
                 let get = self.get;
+                // Always fallible, even for an infallible shim: a call of a
+                // cancelled guest-thread call traps.
                 let function = Function::new_typed_with_env(
                     self.store,
                     self.env,
                     move |mut env: FunctionEnvMut<'_, T>, $($a: $A),*| -> Result<R::Native, RuntimeError> {
                         // A cancelled guest-thread call runs no more host code.
                         if guest_thread::is_cancelled() {
-                            return Err(to_wasmer(cancelled(info)));
+                            return Err(to_wasmer(cancelled(F::INFO)));
                         }
-                        run_shim(info, || enter(&mut env, get, info.memory, |call| shim(call, nest!($($a),*))))
-                            .map(R::into_native)
-                            .map_err(to_wasmer)
+                        let result = if F::INFO.catch_panics {
+                            run_shim(F::INFO, || enter(&mut env, get, F::INFO.memory, |call| F::call(call, nest!($($a),*))))
+                        } else {
+                            enter(&mut env, get, F::INFO.memory, |call| F::call(call, nest!($($a),*)))
+                        };
+                        result.map(R::into_native).map_err(to_wasmer)
                     },
                 );
                 self.imports.define(info.namespace, info.name, function);
@@ -132,30 +138,4 @@ macro_rules! define_arity {
     };
 }
 
-define_arity!();
-define_arity!(A1 a1);
-define_arity!(A1 a1, A2 a2);
-define_arity!(A1 a1, A2 a2, A3 a3);
-define_arity!(A1 a1, A2 a2, A3 a3, A4 a4);
-define_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5);
-define_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6);
-define_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7);
-define_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8);
-define_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9);
-define_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10);
-define_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11);
-define_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11, A12 a12);
-define_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11, A12 a12, A13 a13);
-define_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11, A12 a12, A13 a13, A14 a14);
-define_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11, A12 a12, A13 a13, A14 a14, A15 a15);
-define_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11, A12 a12, A13 a13, A14 a14, A15 a15, A16 a16);
-define_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11, A12 a12, A13 a13, A14 a14, A15 a15, A16 a16, A17 a17);
-define_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11, A12 a12, A13 a13, A14 a14, A15 a15, A16 a16, A17 a17, A18 a18);
-define_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11, A12 a12, A13 a13, A14 a14, A15 a15, A16 a16, A17 a17, A18 a18, A19 a19);
-define_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11, A12 a12, A13 a13, A14 a14, A15 a15, A16 a16, A17 a17, A18 a18, A19 a19, A20 a20);
-define_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11, A12 a12, A13 a13, A14 a14, A15 a15, A16 a16, A17 a17, A18 a18, A19 a19, A20 a20, A21 a21);
-define_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11, A12 a12, A13 a13, A14 a14, A15 a15, A16 a16, A17 a17, A18 a18, A19 a19, A20 a20, A21 a21, A22 a22);
-define_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11, A12 a12, A13 a13, A14 a14, A15 a15, A16 a16, A17 a17, A18 a18, A19 a19, A20 a20, A21 a21, A22 a22, A23 a23);
-define_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11, A12 a12, A13 a13, A14 a14, A15 a15, A16 a16, A17 a17, A18 a18, A19 a19, A20 a20, A21 a21, A22 a22, A23 a23, A24 a24);
-define_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11, A12 a12, A13 a13, A14 a14, A15 a15, A16 a16, A17 a17, A18 a18, A19 a19, A20 a20, A21 a21, A22 a22, A23 a23, A24 a24, A25 a25);
-define_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11, A12 a12, A13 a13, A14 a14, A15 a15, A16 a16, A17 a17, A18 a18, A19 a19, A20 a20, A21 a21, A22 a22, A23 a23, A24 a24, A25 a25, A26 a26);
+funk_core::for_each_arity!(define_arity, 26);

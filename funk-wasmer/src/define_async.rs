@@ -1,13 +1,14 @@
 //! Defining async shims as Wasmer host functions whose futures the guest
 //! thread polls itself, parking between polls (see [`crate::guest_thread`]).
 
+use std::marker::PhantomData;
 use std::pin::pin;
 
 use std::thread::ThreadId;
 
 use funk_core::__private::{
-    AsyncHost, AsyncShim, Call, DefineAsync, FuncInfo, WasmPrim, WasmType, WasmValue, format_types,
-    run_async_shim, run_shim,
+    AsyncHost, AsyncShim, Call, DefineAsync, FuncInfo, ShimInfo, WasmPrim, WasmType, WasmValue,
+    format_types, run_async_shim, run_shim,
 };
 use funk_core::abi_list as nest;
 use funk_core::{GuestCallError, GuestCallFuture, LinkError, Trap};
@@ -21,13 +22,13 @@ use crate::guest_thread::{self, Cancelled};
 use crate::memory::{HasMemory, split};
 use crate::results::NativeResults;
 
-/// One suspended guest call, as an async shim sees it.
-struct EnvHost<'a, T: 'static, G> {
+/// One suspended guest call of the function `I`, as an async shim sees it.
+struct EnvHost<'a, T: 'static, G, I> {
     env: FunctionEnvMut<'a, T>,
     get: G,
-    info: &'static FuncInfo,
     /// The guest thread: the only thread that may run the guest.
     thread: ThreadId,
+    _info: PhantomData<fn() -> I>,
 }
 
 // SAFETY: an `EnvHost` is created on a guest thread and used there, or by
@@ -39,16 +40,17 @@ struct EnvHost<'a, T: 'static, G> {
 // `!Send` because of such pointers, not because of thread-local state on
 // this path (`FunctionEnvMut::data_and_store_mut`, `Memory::view` and
 // `MemoryView::data_unchecked_mut` only follow pointers).
-unsafe impl<T: Send, G: Send> Send for EnvHost<'_, T, G> {}
+unsafe impl<T: Send, G: Send, I> Send for EnvHost<'_, T, G, I> {}
 
-impl<T, S, G> AsyncHost<S> for EnvHost<'_, T, G>
+impl<T, S, G, I> AsyncHost<S> for EnvHost<'_, T, G, I>
 where
     T: HasMemory,
     G: Fn(&mut T) -> &mut S + Copy + Send + Sync,
+    I: ShimInfo,
 {
     #[inline(always)]
     fn call(&mut self) -> Call<'_, S> {
-        split(&mut self.env, self.get, self.info.memory)
+        split(&mut self.env, self.get, I::INFO.memory)
     }
 
     #[inline(always)]
@@ -74,7 +76,7 @@ where
     }
 }
 
-impl<T: HasMemory, G> EnvHost<'_, T, G> {
+impl<T: HasMemory, G, I> EnvHost<'_, T, G, I> {
     fn call_now(
         &mut self,
         name: &str,
@@ -151,10 +153,11 @@ macro_rules! define_arity_async {
             R: NativeResults + Send,
             $($A: WasmPrim + FromToNativeWasmType + Send,)*
         {
-            fn define_async<F>(&mut self, info: &'static FuncInfo, shim: F) -> Result<(), LinkError>
+            fn define_async<F>(&mut self, _: F) -> Result<(), LinkError>
             where
-                F: AsyncShim<S, nest!($($A),*), R>,
+                F: AsyncShim<S, Params = nest!($($A),*), Results = R>,
             {
+                let info = F::INFO;
                 if !self.wants(info) {
                     return Ok(());
                 }
@@ -163,12 +166,18 @@ macro_rules! define_arity_async {
                     self.store,
                     self.env,
                     move |env: FunctionEnvMut<'_, T>, $($a: $A),*| -> Result<R::Native, RuntimeError> {
-                        run_shim(info, || {
-                            let host = EnvHost { env, get, info, thread: std::thread::current().id() };
+                        let info = F::INFO;
+                        let body = || {
+                            let host = EnvHost::<T, G, F> {
+                                env,
+                                get,
+                                thread: std::thread::current().id(),
+                                _info: PhantomData,
+                            };
                             let mut result = None;
                             let lent = guest_thread::drive(pin!(async {
-                                let future = shim.call(host, nest!($($a),*));
-                                result = Some(run_async_shim(info, future).await);
+                                let future = F::call(host, nest!($($a),*));
+                                result = Some(run_async_shim::<F, _>(future).await);
                             }));
                             // The future's scope has ended: the guest thread is
                             // out of the host function.
@@ -178,9 +187,9 @@ macro_rules! define_arity_async {
                                 Some(Err(Cancelled)) => Err(cancelled(info)),
                                 Some(Ok(())) => result.unwrap_or_else(|| Err(cancelled(info))),
                             }
-                        })
-                        .map(R::into_native)
-                        .map_err(to_wasmer)
+                        };
+                        let result = if info.catch_panics { run_shim(info, body) } else { body() };
+                        result.map(R::into_native).map_err(to_wasmer)
                     },
                 );
                 self.imports.define(info.namespace, info.name, function);
@@ -190,20 +199,4 @@ macro_rules! define_arity_async {
     };
 }
 
-define_arity_async!();
-define_arity_async!(A1 a1);
-define_arity_async!(A1 a1, A2 a2);
-define_arity_async!(A1 a1, A2 a2, A3 a3);
-define_arity_async!(A1 a1, A2 a2, A3 a3, A4 a4);
-define_arity_async!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5);
-define_arity_async!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6);
-define_arity_async!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7);
-define_arity_async!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8);
-define_arity_async!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9);
-define_arity_async!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10);
-define_arity_async!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11);
-define_arity_async!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11, A12 a12);
-define_arity_async!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11, A12 a12, A13 a13);
-define_arity_async!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11, A12 a12, A13 a13, A14 a14);
-define_arity_async!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11, A12 a12, A13 a13, A14 a14, A15 a15);
-define_arity_async!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11, A12 a12, A13 a13, A14 a14, A15 a15, A16 a16);
+funk_core::for_each_arity!(define_arity_async, 16);

@@ -2,14 +2,14 @@
 //! accepts (26 parameters) are defined with `Function::new_with_env`
 //! instead, passing values as `Value` slices: slower, but any length works.
 
-use funk_core::__private::{
-    AbiList, Call, Define, DynamicList, FuncInfo, WasmType, WasmValue, run_shim,
-};
+use funk_core::__private::{AbiList, Define, DynamicList, Shim, WasmType, WasmValue, run_shim};
 use funk_core::abi_list;
 use funk_core::{LinkError, Trap};
 use wasmer::{AsStoreMut, Function, FunctionEnvMut, FunctionType, RuntimeError, Type, Value};
 
 use crate::define::{Linking, to_wasmer};
+use crate::define_async::cancelled;
+use crate::guest_thread;
 use crate::memory::{HasMemory, enter};
 
 fn types<L: DynamicList>() -> Vec<Type> {
@@ -98,17 +98,15 @@ where
     abi_list!(A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11, A12, A13, A14, A15, A16, A17, A18, A19, A20, A21, A22, A23, A24, A25, A26, A27; Rest):
         DynamicList,
 {
-    fn define<F>(&mut self, info: &'static FuncInfo, shim: F) -> Result<(), LinkError>
+    fn define<F>(&mut self, _: F) -> Result<(), LinkError>
     where
-        F: for<'c> Fn(
-                Call<'c, S>,
-                abi_list!(A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11, A12, A13, A14, A15, A16, A17, A18, A19, A20, A21, A22, A23, A24, A25, A26, A27; Rest),
-            ) -> Result<R, Trap>
-            + Copy
-            + Send
-            + Sync
-            + 'static,
+        F: Shim<
+                S,
+                Params = abi_list!(A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11, A12, A13, A14, A15, A16, A17, A18, A19, A20, A21, A22, A23, A24, A25, A26, A27; Rest),
+                Results = R,
+            >,
     {
+        let info = F::INFO;
         if !self.wants(info) {
             return Ok(());
         }
@@ -135,9 +133,15 @@ where
                                 .in_function(info.qualified),
                         )
                     })?;
-                let values = run_shim(info, || {
-                    enter(&mut env, get, info.memory, |call| shim(call, args))
-                })
+                if guest_thread::is_cancelled() {
+                    return Err(to_wasmer(cancelled(info)));
+                }
+                let call = || enter(&mut env, get, info.memory, |c| F::call(c, args));
+                let values = if info.catch_panics {
+                    run_shim(info, call)
+                } else {
+                    call()
+                }
                 .map_err(to_wasmer)?;
                 let mut out = Vec::with_capacity(R::LEN);
                 values.into_values(&mut out);

@@ -34,7 +34,7 @@
 //! wait.
 
 use std::any::Any;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::marker::PhantomData;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
@@ -350,25 +350,34 @@ pub(crate) fn settle() {
 /// Whether the call this thread is running was cancelled. A synchronous
 /// host function checks this first, so that, as with async ones, no host
 /// code runs for a cancelled call (its guest may still be running wasm).
+#[inline(always)]
 pub(crate) fn is_cancelled() -> bool {
-    CURRENT.with(|current| {
-        current
-            .borrow()
-            .as_ref()
-            .is_some_and(|exchange| exchange.cancelled.load(Ordering::SeqCst))
-    })
+    let flag = CANCELLED.get();
+    // SAFETY: a non-null `CANCELLED` points to the `cancelled` flag of the
+    // exchange in `CURRENT` on this thread: `Exchange::run` sets both
+    // before the call and resets `CANCELLED` to null before it clears
+    // `CURRENT`, whose `Arc` keeps the exchange (and so the flag) alive
+    // meanwhile.
+    !flag.is_null() && unsafe { (*flag).load(Ordering::Relaxed) }
 }
 
 /// Runs `f`, ignoring a panic: for destructors and wakers run on a guest
 /// thread outside any call, where a panic would kill the thread and leave
 /// the calls queued on it hanging.
 fn quietly(f: impl FnOnce()) {
-    let _ = catch_unwind(AssertUnwindSafe(f));
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(f)) {
+        // Its destructor may panic too.
+        funk_core::__private::drop_panic_payload(payload);
+    }
 }
 
 thread_local! {
     /// The call this guest thread is running.
     static CURRENT: RefCell<Option<Arc<Exchange>>> = const { RefCell::new(None) };
+    /// `&CURRENT.cancelled`, or null: what every synchronous host call
+    /// checks, kept as a plain pointer so the check is one thread-local
+    /// load and one atomic load.
+    static CANCELLED: Cell<*const AtomicBool> = const { Cell::new(std::ptr::null()) };
 }
 
 /// The state one guest call shares between its guest thread and the task
@@ -480,11 +489,13 @@ impl Exchange {
             return;
         }
         CURRENT.with(|current| *current.borrow_mut() = Some(self.clone()));
+        CANCELLED.set(&self.cancelled);
         #[cfg(feature = "tokio")]
         let entered = self.runtime.as_ref().map(tokio::runtime::Handle::enter);
         let outcome: thread::Result<R> = catch_unwind(AssertUnwindSafe(f));
         #[cfg(feature = "tokio")]
         quietly(|| drop(entered));
+        CANCELLED.set(std::ptr::null());
         CURRENT.with(|current| current.borrow_mut().take());
         self.finish(Box::new(outcome));
     }

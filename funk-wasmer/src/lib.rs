@@ -48,10 +48,12 @@ mod define;
 mod define_async;
 mod dynamic;
 mod guest_thread;
+mod imports;
 mod memory;
 mod results;
 
 pub use define::{Keep, Linking, link, link_filtered};
 pub use guest_thread::{GuestCall, GuestThread};
+pub use imports::{check_imports, check_interface, module_imports};
 pub use memory::{BindError, HasMemory, Host, MemorySlot, bind_memory};
 pub use results::NativeResults;

@@ -2,7 +2,9 @@
 
 use std::marker::PhantomData;
 
-use funk_core::__private::{Call, Define, FuncInfo, HostFunctions, WasmPrim, run_shim};
+use funk_core::__private::{
+    Define, HostFunctions, Shim, WasmPrim, infallible_shim_failed, run_shim,
+};
 use funk_core::{LinkError, Trap};
 use wasmtime::{Caller, Linker, WasmTy};
 
@@ -58,21 +60,40 @@ macro_rules! define_arity {
             R: NativeResults,
             $($A: WasmPrim + WasmTy,)*
         {
-            fn define<F>(&mut self, info: &'static FuncInfo, shim: F) -> Result<(), LinkError>
+            fn define<F>(&mut self, _: F) -> Result<(), LinkError>
             where
-                F: for<'c> Fn(Call<'c, S>, nest!($($A),*)) -> Result<R, Trap> + Copy + Send + Sync + 'static,
+                F: Shim<S, Params = nest!($($A),*), Results = R>,
             {
                 let get = self.get;
-                self.linker
-                    .func_wrap(
+                let info = F::INFO;
+                let defined = if info.catch_panics || F::FALLIBLE {
+                    self.linker.func_wrap(
                         info.namespace,
                         info.name,
                         move |mut caller: Caller<'_, T>, $($a: $A),*| -> wasmtime::Result<R::Native> {
-                            run_shim(info, || shim(enter(&mut caller, get, info.memory), nest!($($a),*)))
-                                .map(R::into_native)
-                                .map_err(to_wasmtime)
+                            let result = if F::INFO.catch_panics {
+                                run_shim(F::INFO, || F::call(enter(&mut caller, get, F::INFO.memory), nest!($($a),*)))
+                            } else {
+                                F::call(enter(&mut caller, get, F::INFO.memory), nest!($($a),*))
+                            };
+                            result.map(R::into_native).map_err(to_wasmtime)
                         },
                     )
+                } else {
+                    // Nothing can fail and a panic unwinds: the engine's
+                    // infallible path, as for a hand-written bare result.
+                    self.linker.func_wrap(
+                        info.namespace,
+                        info.name,
+                        move |mut caller: Caller<'_, T>, $($a: $A),*| -> R::Native {
+                            match F::call(enter(&mut caller, get, F::INFO.memory), nest!($($a),*)) {
+                                Ok(results) => results.into_native(),
+                                Err(trap) => infallible_shim_failed(F::INFO, trap),
+                            }
+                        },
+                    )
+                };
+                defined
                     .map(drop)
                     .map_err(|e| LinkError::new(info.qualified, e.into_boxed_dyn_error()))
             }
@@ -80,21 +101,4 @@ macro_rules! define_arity {
     };
 }
 
-define_arity!();
-define_arity!(A1 a1);
-define_arity!(A1 a1, A2 a2);
-define_arity!(A1 a1, A2 a2, A3 a3);
-define_arity!(A1 a1, A2 a2, A3 a3, A4 a4);
-define_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5);
-define_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6);
-define_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7);
-define_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8);
-define_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9);
-define_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10);
-define_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11);
-define_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11, A12 a12);
-define_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11, A12 a12, A13 a13);
-define_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11, A12 a12, A13 a13, A14 a14);
-define_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11, A12 a12, A13 a13, A14 a14, A15 a15);
-define_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11, A12 a12, A13 a13, A14 a14, A15 a15, A16 a16);
-define_arity!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11, A12 a12, A13 a13, A14 a14, A15 a15, A16 a16, A17 a17);
+funk_core::for_each_arity!(define_arity, 17);

@@ -7,8 +7,10 @@
 //! driven with `call_async` / `instantiate_async`, and its data must be
 //! `Send`.
 
+use std::marker::PhantomData;
+
 use funk_core::__private::{
-    AsyncHost, AsyncShim, Call, DefineAsync, FuncInfo, WasmPrim, WasmType, WasmValue, format_types,
+    AsyncHost, AsyncShim, Call, DefineAsync, ShimInfo, WasmPrim, WasmType, WasmValue, format_types,
     run_async_shim,
 };
 use funk_core::abi_list as nest;
@@ -21,21 +23,22 @@ use crate::dynamic::{from_val, into_val};
 use crate::memory::{HasMemory, enter};
 use crate::results::NativeResults;
 
-/// One suspended guest call, as an async shim sees it.
-struct CallerHost<'a, T: 'static, G> {
+/// One suspended guest call of the function `I`, as an async shim sees it.
+struct CallerHost<'a, T: 'static, G, I> {
     caller: Caller<'a, T>,
     get: G,
-    info: &'static FuncInfo,
+    _info: PhantomData<fn() -> I>,
 }
 
-impl<T, S, G> AsyncHost<S> for CallerHost<'_, T, G>
+impl<T, S, G, I> AsyncHost<S> for CallerHost<'_, T, G, I>
 where
     T: HasMemory + Send,
     G: Fn(&mut T) -> &mut S + Copy + Send + Sync,
+    I: ShimInfo,
 {
     #[inline(always)]
     fn call(&mut self) -> Call<'_, S> {
-        enter(&mut self.caller, self.get, self.info.memory)
+        enter(&mut self.caller, self.get, I::INFO.memory)
     }
 
     #[inline(always)]
@@ -112,21 +115,22 @@ macro_rules! define_arity_async {
             R: NativeResults + Send,
             $($A: WasmPrim + WasmTy + Send,)*
         {
-            fn define_async<F>(&mut self, info: &'static FuncInfo, shim: F) -> Result<(), LinkError>
+            fn define_async<F>(&mut self, _: F) -> Result<(), LinkError>
             where
-                F: AsyncShim<S, nest!($($A),*), R>,
+                F: AsyncShim<S, Params = nest!($($A),*), Results = R>,
             {
                 let get = self.get;
+                let info = F::INFO;
                 self.linker
                     .func_wrap_async(
                         info.namespace,
                         info.name,
                         move |caller: Caller<'_, T>, ($($a,)*): ($($A,)*)| {
-                            let host = CallerHost { caller, get, info };
+                            let host = CallerHost::<T, G, F> { caller, get, _info: PhantomData };
                             // One hand-written combinator over the shim's future:
                             // an `async` wrapper here measurably slowed calls.
                             Box::new(
-                                run_async_shim(info, shim.call(host, nest!($($a),*)))
+                                run_async_shim::<F, _>(F::call(host, nest!($($a),*)))
                                     .map(|result| result.map(R::into_native).map_err(to_wasmtime)),
                             )
                         },
@@ -138,20 +142,4 @@ macro_rules! define_arity_async {
     };
 }
 
-define_arity_async!();
-define_arity_async!(A1 a1);
-define_arity_async!(A1 a1, A2 a2);
-define_arity_async!(A1 a1, A2 a2, A3 a3);
-define_arity_async!(A1 a1, A2 a2, A3 a3, A4 a4);
-define_arity_async!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5);
-define_arity_async!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6);
-define_arity_async!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7);
-define_arity_async!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8);
-define_arity_async!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9);
-define_arity_async!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10);
-define_arity_async!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11);
-define_arity_async!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11, A12 a12);
-define_arity_async!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11, A12 a12, A13 a13);
-define_arity_async!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11, A12 a12, A13 a13, A14 a14);
-define_arity_async!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11, A12 a12, A13 a13, A14 a14, A15 a15);
-define_arity_async!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11, A12 a12, A13 a13, A14 a14, A15 a15, A16 a16);
+funk_core::for_each_arity!(define_arity_async, 16);

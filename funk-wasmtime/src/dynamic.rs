@@ -2,9 +2,7 @@
 //! accepts (17 parameters) are defined with `Linker::func_new` instead,
 //! passing values as `Val` slices: slower, but any length works.
 
-use funk_core::__private::{
-    AbiList, Call, Define, DynamicList, FuncInfo, WasmType, WasmValue, run_shim,
-};
+use funk_core::__private::{AbiList, Define, DynamicList, Shim, WasmType, WasmValue, run_shim};
 use funk_core::abi_list;
 use funk_core::{LinkError, Trap};
 use wasmtime::{FuncType, Val, ValType};
@@ -87,18 +85,16 @@ where
     abi_list!(A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11, A12, A13, A14, A15, A16, A17, A18; Rest):
         DynamicList,
 {
-    fn define<F>(&mut self, info: &'static FuncInfo, shim: F) -> Result<(), LinkError>
+    fn define<F>(&mut self, _: F) -> Result<(), LinkError>
     where
-        F: for<'c> Fn(
-                Call<'c, S>,
-                abi_list!(A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11, A12, A13, A14, A15, A16, A17, A18; Rest),
-            ) -> Result<R, Trap>
-            + Copy
-            + Send
-            + Sync
-            + 'static,
+        F: Shim<
+                S,
+                Params = abi_list!(A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11, A12, A13, A14, A15, A16, A17, A18; Rest),
+                Results = R,
+            >,
     {
         let get = self.get;
+        let info = F::INFO;
         let ty = FuncType::new(
             self.linker.engine(),
             types::<
@@ -121,9 +117,13 @@ where
                                     .in_function(info.qualified),
                             )
                         })?;
-                    let values =
-                        run_shim(info, || shim(enter(&mut caller, get, info.memory), args))
-                            .map_err(to_wasmtime)?;
+                    let call = || F::call(enter(&mut caller, get, info.memory), args);
+                    let values = if info.catch_panics {
+                        run_shim(info, call)
+                    } else {
+                        call()
+                    }
+                    .map_err(to_wasmtime)?;
                     let mut out = Vec::with_capacity(R::LEN);
                     values.into_values(&mut out);
                     for (slot, value) in results.iter_mut().zip(out) {

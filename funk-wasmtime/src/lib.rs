@@ -49,9 +49,11 @@
 mod define;
 mod define_async;
 mod dynamic;
+mod imports;
 mod memory;
 mod results;
 
 pub use define::{Linking, link};
+pub use imports::{check_imports, check_interface, module_imports};
 pub use memory::{BindError, HasMemory, Host, MemorySlot, bind_memory};
 pub use results::NativeResults;
