@@ -36,7 +36,7 @@ pub mod timer;
 pub mod wasi;
 
 pub use config::{Preopen, ProcessConfig};
-pub use engine::EngineKind;
+pub use engine::{EngineKind, Preemption};
 pub use extension::Linkable;
 pub use lifecycle::SpawnError;
 pub use node::Node;

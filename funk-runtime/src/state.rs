@@ -12,15 +12,16 @@ use std::sync::Arc;
 
 use funk::ResourceTable;
 
+use crate::api::preemption::Reductions;
 use crate::config::ProcessConfig;
-use crate::engine::{MemoryLimit, Module};
+use crate::engine::{EngineKind, MemoryLimit, Module};
 use crate::extension::Extensions;
 use crate::message::Message;
 use crate::node::Node;
 use crate::process::Process;
 use crate::runtime::Shared;
 use crate::timer::Timers;
-use crate::wasi::{Input, Output, Wasi, WasiSetup};
+use crate::wasi::{Blocking, Input, Output, PreopenDir, Wasi, WasiSetup};
 
 /// A configuration the guest created (`create_config`).
 #[derive(Debug)]
@@ -82,7 +83,42 @@ pub struct ProcessState {
     pub(crate) stdio: Stdio,
     pub(crate) wasi: Wasi,
     pub(crate) memory_limit: MemoryLimit,
+    /// The process's account under the injected counter (unused by the
+    /// other preemption mechanisms).
+    pub(crate) reductions: Reductions,
     pub(crate) extensions: Extensions,
+}
+
+/// The configuration's preopened directories, opened. One that cannot be
+/// opened (gone since the configuration was made) is left out, with a
+/// warning: the process runs without it.
+fn preopens(config: &ProcessConfig) -> Vec<PreopenDir> {
+    config
+        .preopens
+        .iter()
+        .filter_map(
+            |preopen| match PreopenDir::open(&preopen.host, &preopen.guest) {
+                Ok(dir) => Some(dir),
+                Err(error) => {
+                    tracing::warn!(
+                        "cannot preopen {} for the guest: {error}",
+                        preopen.host.display()
+                    );
+                    None
+                }
+            },
+        )
+        .collect()
+}
+
+/// Where a process's blocking WASI calls run: a Wasmtime guest runs on the
+/// executor's threads, so off them; a Wasmer guest has a thread of its
+/// own, so on it.
+fn blocking(engine: EngineKind) -> Blocking {
+    match engine {
+        EngineKind::Wasmtime => Blocking::Offload,
+        EngineKind::Wasmer => Blocking::Inline,
+    }
 }
 
 impl ProcessState {
@@ -101,10 +137,14 @@ impl ProcessState {
             stdin: stdio.input(),
             stdout: stdio.stdout.clone(),
             stderr: stdio.stderr.clone(),
+            preopens: preopens(&config),
+            sockets: Vec::new(),
+            blocking: blocking(runtime.settings.engine),
         });
         let extensions = runtime.extensions.instantiate(process.id());
         ProcessState {
             memory_limit: MemoryLimit::new(config.max_memory),
+            reductions: Reductions::for_process(&runtime.settings, &config),
             process,
             node,
             runtime,

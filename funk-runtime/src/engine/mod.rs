@@ -21,11 +21,15 @@ pub(crate) mod wasmer;
 #[cfg(feature = "wasmtime")]
 pub(crate) mod wasmtime;
 
+#[cfg(feature = "wasmtime")]
+mod epoch;
 mod imports;
 mod limits;
+pub mod preemption;
 
 pub(crate) use imports::ImportPlan;
 pub use limits::MemoryLimit;
+pub use preemption::Preemption;
 
 /// The engine a runtime runs its guests on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
