@@ -7,7 +7,6 @@ mod preempt_support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Instant;
 
 use funk_runtime::preempt::{self, Options};
 use preempt_support::observe::{Arg, Plan};
@@ -114,40 +113,4 @@ fn unoptimized_rust_guest_with_debug_info_computes_the_same_instrumented() {
     };
     assert!(has_dwarf(&wasm) && !has_dwarf(&instrumented));
     same_on_both_engines(&wasm);
-}
-
-/// Measures the pass on a large module: an unoptimised `wasm32-wasip1` build of the
-/// guest (the standard library's code and DWARF: several MB). Run it optimised:
-/// `cargo test --release -p funk-runtime --test preempt_rust_guest -- --ignored --nocapture`.
-#[test]
-#[ignore = "a measurement; needs the wasm32-wasip1 target"]
-fn pass_cost_per_megabyte() {
-    let wasm = build_guest("wasm32-wasip1", false);
-    let code: usize = wasmparser::Parser::new(0)
-        .parse_all(&wasm)
-        .filter_map(|p| match p.unwrap() {
-            wasmparser::Payload::CodeSectionStart { size, .. } => Some(size as usize),
-            _ => None,
-        })
-        .sum();
-    let options = Options::default();
-    let mut out = preempt::instrument(&wasm, &options).unwrap();
-    let runs = 10;
-    let start = Instant::now();
-    for _ in 0..runs {
-        out = preempt::instrument(&wasm, &options).unwrap();
-    }
-    let per_run = start.elapsed() / runs;
-    let mb = |n: usize| n as f64 / 1e6;
-    let ms = per_run.as_secs_f64() * 1e3;
-    eprintln!(
-        "pass cost: input {:.2} MB (code section {:.2} MB) -> output {:.2} MB in {ms:.1} ms: \
-         {:.1} ms per MB of input, {:.1} ms per MB of code",
-        mb(wasm.len()),
-        mb(code),
-        mb(out.len()),
-        ms / mb(wasm.len()),
-        ms / mb(code),
-    );
-    wasmparser::Validator::new().validate_all(&out).unwrap();
 }
