@@ -8,6 +8,7 @@
 //! ```sh
 //! cargo bench -p funk-runtime --bench runtime            # everything
 //! cargo bench -p funk-runtime --bench runtime -- ring    # scenarios matching "ring"
+//! FUNK_BENCH_POOLING=12000 cargo bench -p funk-runtime --bench runtime  # Wasmtime pooling
 //! ```
 //!
 //! Each figure is the median of several runs, in µs per operation (per
@@ -22,7 +23,9 @@ mod tokio_floor;
 use std::path::Path;
 
 use funk_runtime::wasi::Output;
-use funk_runtime::{EngineKind, ExitStatus, Module, ProcessConfig, Runtime, Spawn, Stdio};
+use funk_runtime::{
+    EngineKind, ExitStatus, Module, Pooling, ProcessConfig, Runtime, Settings, Spawn, Stdio,
+};
 
 const RUNS: usize = 5;
 
@@ -133,6 +136,24 @@ async fn run(runtime: &Runtime, module: &Module, scenario: &Scenario) -> f64 {
     fields[2].parse().unwrap()
 }
 
+/// The runtime's settings: the defaults, or with `FUNK_BENCH_POOLING=N`
+/// Wasmtime's pooling allocator for N processes of 64 MiB memory each.
+fn settings(engine: EngineKind) -> Settings {
+    let pooling = std::env::var("FUNK_BENCH_POOLING")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .filter(|_| engine == EngineKind::Wasmtime)
+        .map(|instances| Pooling {
+            instances,
+            memory_per_instance: 64 << 20,
+        });
+    Settings {
+        engine,
+        pooling,
+        ..Settings::default()
+    }
+}
+
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
@@ -169,7 +190,7 @@ fn main() {
         for engine in [EngineKind::Wasmtime, EngineKind::Wasmer] {
             let ns = executor.block_on(async {
                 let runtime = Runtime::builder()
-                    .engine(engine)
+                    .settings(settings(engine))
                     .host_functions(|_| Bench)
                     .build()
                     .unwrap();
