@@ -16,6 +16,8 @@
 
 #[path = "../../tests/support/guest_build.rs"]
 mod guest_build;
+#[path = "support/program.rs"]
+mod program;
 #[path = "guests/preempt-bench/src/work.rs"]
 #[allow(dead_code)]
 mod work;
@@ -24,8 +26,8 @@ use std::hint::black_box;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use funk_runtime::wasi::Output;
-use funk_runtime::{EngineKind, Preemption, ProcessConfig, Runtime, Spawn, Stdio};
+use funk_runtime::{EngineKind, Preemption, Runtime};
+use program::run_program;
 
 /// Runs of each compute workload; the median is reported.
 const RUNS: usize = 5;
@@ -168,30 +170,9 @@ async fn measure(engine: EngineKind, preemption: Preemption, wasm: &[u8]) -> Row
 
 /// Runs the guest's `_start` with `args`; returns what it printed.
 async fn run(runtime: &Runtime, module: &funk_runtime::Module, args: &[&str]) -> String {
-    let (stdout, captured) = Output::capture();
-    let mut config = ProcessConfig::privileged();
-    config.args = std::iter::once("preempt-bench")
-        .chain(args.iter().copied())
-        .map(str::to_owned)
-        .collect();
-    let exit = runtime
-        .spawn_with(Spawn {
-            module,
-            entry: "_start",
-            args: Vec::new(),
-            config,
-            stdio: Stdio {
-                stdout,
-                stderr: Output::stderr(),
-                stdin: false,
-            },
-            node: None,
-        })
-        .expect("spawns")
-        .wait()
-        .await;
-    assert!(exit.status.is_success(), "{args:?}: {:?}", exit.status);
-    String::from_utf8(captured.contents()).expect("UTF-8 output")
+    let (status, printed) = run_program(runtime, module, "preempt-bench", args).await;
+    assert!(status.is_success(), "{args:?}: {status:?}");
+    printed
 }
 
 /// The first number a workload printed, as a duration.

@@ -18,14 +18,14 @@
 
 #[path = "../../../tests/support/guest_build.rs"]
 mod guest_build;
+#[path = "../support/program.rs"]
+mod program;
 mod tokio_floor;
 
 use std::path::Path;
 
-use funk_runtime::wasi::Output;
-use funk_runtime::{
-    EngineKind, ExitStatus, Module, Pooling, ProcessConfig, Runtime, Settings, Spawn, Stdio,
-};
+use funk_runtime::{EngineKind, ExitStatus, Module, Pooling, Runtime, Settings};
+use program::run_program;
 
 const RUNS: usize = 5;
 
@@ -94,34 +94,13 @@ fn guest() -> Vec<u8> {
 
 /// Runs one scenario once; returns ns per operation.
 async fn run(runtime: &Runtime, module: &Module, scenario: &Scenario) -> f64 {
-    let (stdout, captured) = Output::capture();
-    let mut config = ProcessConfig::privileged();
-    config.args = std::iter::once("lunatic-bench")
-        .chain(scenario.args.iter().copied())
-        .map(str::to_owned)
-        .collect();
-    let process = runtime
-        .spawn_with(Spawn {
-            module,
-            entry: "_start",
-            args: Vec::new(),
-            config,
-            stdio: Stdio {
-                stdout,
-                stderr: Output::stderr(),
-                stdin: false,
-            },
-            node: None,
-        })
-        .expect("spawn the bench guest");
-    let exit = process.wait().await;
+    let (status, text) = run_program(runtime, module, "lunatic-bench", scenario.args).await;
     assert!(
-        matches!(exit.status, ExitStatus::Returned | ExitStatus::Exited(0)),
+        matches!(status, ExitStatus::Returned | ExitStatus::Exited(0)),
         "{}: {}",
         scenario.name,
-        exit.status
+        status
     );
-    let text = String::from_utf8(captured.contents()).unwrap();
     let line = text
         .lines()
         .find(|l| l.starts_with("result "))
