@@ -1,8 +1,9 @@
 //! A process's life: spawn, run under supervision, die and tell others.
 //!
-//! `spawn` makes a process reachable (an id in its node, its links in
-//! place) *before* any of its code runs, then starts a task that drives the
-//! engine's future for it. The task stops polling that future as soon as
+//! `spawn` instantiates the process (so a resource limit is the spawner's
+//! error, not a process that dies after its id was handed out) and makes
+//! it reachable (an id in its node, its links in place) *before* its entry
+//! function runs, then starts a task that drives the engine's future for it. The task stops polling that future as soon as
 //! the process is killed (the future is dropped, which unwinds the guest),
 //! and when it ends, for whatever reason, the process leaves its node, its
 //! links and monitors are told, and a failure is reported through
@@ -21,7 +22,7 @@ use crate::config::ProcessConfig;
 use crate::engine::{EntryValue, Module, check_entry};
 use crate::node::{Node, ProcessLimit};
 use crate::outcome::{ExitStatus, Failure, Outcome, ProcessExit};
-use crate::process::{self, Process, ProcessId};
+use crate::process::{self, DeathReason, Process, ProcessId};
 use crate::runtime::Shared;
 use crate::state::{ProcessState, Stdio};
 
@@ -48,10 +49,16 @@ pub enum SpawnError {
     /// The node runs as many processes as it may.
     #[error("cannot spawn: {0}")]
     Limit(#[from] ProcessLimit),
+    /// The process could not be instantiated: a resource limit (memory,
+    /// address space, a full instance pool, threads) or a failing start
+    /// function. The message says which.
+    #[error("cannot spawn: {0}")]
+    Instantiate(String),
 }
 
-/// Spawns a process on `node`. It is reachable, and linked as requested,
-/// when this returns; its code runs later, on the executor.
+/// Spawns a process on `node`. It is instantiated, reachable and linked as
+/// requested when this returns; its entry function runs on the executor
+/// (on Wasmer, on its guest thread, which may start it at once).
 pub(crate) fn spawn(
     shared: &Arc<Shared>,
     node: &Node,
@@ -59,6 +66,8 @@ pub(crate) fn spawn(
 ) -> Result<Arc<Process>, SpawnError> {
     check_entry(&*request.module, &request.entry, &request.args).map_err(SpawnError::Entry)?;
     let process = node.create_process()?;
+    // Linked before any of its code can run (on Wasmer, the entry function
+    // starts on its own thread as soon as it is instantiated).
     if let Some((parent, tag)) = &request.link {
         process::link_child(parent, &process, *tag);
     }
@@ -70,7 +79,24 @@ pub(crate) fn spawn(
         request.config,
         request.stdio,
     );
-    let body = request.module.run(state, request.entry, request.args);
+    let body = match request
+        .module
+        .clone()
+        .start(state, request.entry, request.args)
+    {
+        Ok(body) => body,
+        Err(message) => {
+            // It never ran: its parent is not told of a death (the spawn
+            // error says it all); whoever found its id meanwhile hears of
+            // a failed process.
+            if let Some((parent, _)) = &request.link {
+                process::unlink(parent, process.id());
+            }
+            node.remove_process(process.id());
+            process.exit(DeathReason::Failure);
+            return Err(SpawnError::Instantiate(message));
+        }
+    };
     shared
         .handle
         .spawn(drive(node.clone(), process.clone(), body, request.exit));

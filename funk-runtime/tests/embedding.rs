@@ -10,7 +10,7 @@ mod common;
 use std::sync::{Mutex, OnceLock};
 
 use common::{Harness, guard};
-use funk_runtime::{EngineKind, ExitStatus, Pooling, Settings};
+use funk_runtime::{EngineKind, ExitStatus, Pooling, ProcessConfig, Settings, SpawnError};
 use tracing::field::{Field, Visit};
 use tracing_subscriber::layer::{Context, SubscriberExt};
 
@@ -238,14 +238,16 @@ async fn wasmtime_pooling_runs_processes_and_a_full_pool_fails_a_spawn() {
         for process in &waiting {
             h.wait_reports(process.id(), 1).await;
         }
-        // The pool is full: the fourth process fails to instantiate, and
-        // nothing else is disturbed.
-        let fourth = h.spawn(&module, "wait", &[]);
-        match fourth.wait().await.status {
-            ExitStatus::Failed(failure) => {
-                assert!(failure.message.contains("limit"), "{failure:?}")
+        // The pool is full: the fourth process cannot be instantiated,
+        // spawn says so, and nothing else is disturbed.
+        match h
+            .runtime
+            .spawn(&module, "wait", ProcessConfig::privileged())
+        {
+            Err(SpawnError::Instantiate(message)) => {
+                assert!(message.contains("limit"), "{message}")
             }
-            other => panic!("the fourth process did not fail: {other:?}"),
+            other => panic!("the fourth spawn did not fail: {:?}", other.map(|p| p.id())),
         }
         for process in &waiting {
             h.send(process.id(), 0);

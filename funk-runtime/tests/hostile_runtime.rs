@@ -67,6 +67,7 @@ on_both_engines! {
     messages_past_the_size_limit_trap,
     a_huge_capacity_hint_reserves_nothing,
     spawning_a_missing_or_mistyped_export_reports_an_error_id,
+    a_child_that_cannot_instantiate_is_a_spawn_error,
     malformed_spawn_params_trap,
     spawning_without_permission_traps,
     a_spawn_loop_stops_at_the_process_limit,
@@ -863,6 +864,50 @@ const SPAWN_ERRORS: &str = r#"
     (call $report32 (call $registry_get (i32.const 0x150) (i32.const 4) (i32.const 0x10) (i32.const 0x18))))
 "#;
 
+/// Spawns (linked) a child whose configuration leaves no room for the
+/// guest's one page of memory, then the same child with room for it.
+const UNINSTANTIABLE: &str = r#"
+  (data (i32.const 0x100) "nothing")
+  (func (export "nothing"))
+  (func $try (param $config i64)
+    (i64.store (i32.const 0) (i64.const 0))
+    (call $report32 (call $spawn (i64.const 1) (local.get $config) (i64.const -1)
+      (i32.const 0x100) (i32.const 7) (i32.const 0x200) (i32.const 0) (i32.const 0))))
+  (func (export "main")
+    (local $config i64)
+    (local.set $config (call $create_config))
+    (call $config_set_max_memory (local.get $config) (i64.const 0x8000))
+    (call $try (local.get $config))
+    (call $report_error (i64.load (i32.const 0)))
+    (call $config_set_max_memory (local.get $config) (i64.const 0x10000))
+    (call $try (local.get $config))
+    ;; The spawned child exists (its id is out), the failed one never did.
+    (call $report32 (call $exists (i64.load (i32.const 0)))))
+"#;
+
+/// A process that cannot be instantiated (here: its memory exceeds its
+/// configuration's limit; a full pool or exhausted address space alike) is
+/// the spawner's error, with a message, and no process: the linked parent
+/// is not told of a death, because nothing ran.
+async fn a_child_that_cannot_instantiate_is_a_spawn_error(engine: EngineKind) {
+    let h = Harness::on(engine);
+    let bystander = h.bystander();
+    let module = h.module(UNINSTANTIABLE);
+    let (status, reports) = h.run(&module, "main", &[]).await;
+    assert_eq!(status, ExitStatus::Returned, "on {engine}: {reports:?}");
+    assert_eq!(reports.len(), 4, "on {engine}: {reports:?}");
+    assert_eq!(reports[0], Report::Value(1), "on {engine}");
+    match &reports[1] {
+        Report::Text(text) => assert!(
+            text.starts_with("cannot spawn: cannot instantiate") && text.contains("memory"),
+            "on {engine}: {text}"
+        ),
+        other => panic!("on {engine}: no error text: {other:?}"),
+    }
+    assert_eq!(reports[2..], values(&[0, 1]), "on {engine}");
+    h.assert_lives_on(bystander).await;
+}
+
 async fn spawning_a_missing_or_mistyped_export_reports_an_error_id(engine: EngineKind) {
     let h = Harness::on(engine);
     let bystander = h.bystander();
@@ -1536,11 +1581,13 @@ async fn imports_the_runtime_lacks(engine: EngineKind) {
         ),
         EngineKind::Wasmer => {
             let module = h.runtime.compile(&mistyped).unwrap();
-            let (status, _) = h.run(&module, "main", &[]).await;
-            assert_trap(
-                engine,
-                &status,
-                "cannot instantiate: Error while importing \"lunatic::message\".\"send\": \
+            let error = h
+                .runtime
+                .spawn(&module, "main", ProcessConfig::privileged())
+                .unwrap_err();
+            assert_eq!(
+                error.to_string(),
+                "cannot spawn: cannot instantiate: Error while importing \"lunatic::message\".\"send\": \
                  incompatible import type. Expected Function(FunctionType { params: [I32], results: [I32] }) \
                  but received Function(FunctionType { params: [I64], results: [I32] })",
             );

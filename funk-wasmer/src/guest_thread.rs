@@ -122,7 +122,7 @@ impl<G: 'static> GuestThread<G> {
         let (calls, queue) = channel::<Job<G>>();
         let exchange = Arc::new(Exchange::for_caller());
         let init_exchange = exchange.clone();
-        run_on_pooled_thread(Box::new(move || {
+        let started = run_on_pooled_thread(Box::new(move || {
             let mut guest = None;
             init_exchange.run(|| match init() {
                 Ok(value) => {
@@ -135,6 +135,7 @@ impl<G: 'static> GuestThread<G> {
                 serve(guest, queue);
             }
         }));
+        started.expect("cannot start a funk guest thread");
         GuestCall::new(exchange)
     }
 
@@ -179,10 +180,22 @@ impl GuestThread<()> {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
+        Self::try_once(f).expect("cannot start a funk guest thread")
+    }
+
+    /// [`once`](GuestThread::once), but a thread the OS refuses (a thread
+    /// limit, no memory for its stack) is an error instead of a panic: for
+    /// a runtime that must report such limits to whoever asked for the
+    /// guest.
+    pub fn try_once<R, F>(f: F) -> std::io::Result<GuestCall<R>>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
         let exchange = Arc::new(Exchange::for_caller());
         let job_exchange = exchange.clone();
-        run_on_pooled_thread(Box::new(move || job_exchange.run(f)));
-        GuestCall::new(exchange)
+        run_on_pooled_thread(Box::new(move || job_exchange.run(f)))?;
+        Ok(GuestCall::new(exchange))
     }
 }
 
@@ -540,12 +553,14 @@ type PooledJob = Box<dyn FnOnce() + Send>;
 /// Idle OS threads, each waiting for its next guest.
 static IDLE: Mutex<Vec<Sender<PooledJob>>> = Mutex::new(Vec::new());
 
-fn run_on_pooled_thread(mut job: PooledJob) {
+/// Runs `job` on an idle pooled thread, or on a new one; `Err` if the OS
+/// cannot start one.
+fn run_on_pooled_thread(mut job: PooledJob) -> std::io::Result<()> {
     loop {
         let idle = IDLE.lock().unwrap_or_else(PoisonError::into_inner).pop();
         let Some(thread) = idle else { break };
         match thread.send(job) {
-            Ok(()) => return,
+            Ok(()) => return Ok(()),
             // That thread has exited; try the next one.
             Err(returned) => job = returned.0,
         }
@@ -565,5 +580,5 @@ fn run_on_pooled_thread(mut job: PooledJob) {
                 idle.push(sender.clone());
             }
         })
-        .expect("cannot start a funk guest thread");
+        .map(drop)
 }

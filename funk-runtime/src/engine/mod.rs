@@ -1,11 +1,12 @@
 //! Engines: the seam between the runtime and Wasmtime or Wasmer.
 //!
 //! The rest of the runtime never names an engine. It compiles modules
-//! through the `Engine` trait and runs a process through `Module::run`, which
-//! instantiates the module in a store of its own with the process's state,
-//! links every host-function block, calls the entry function and reports an
-//! [`Outcome`]. A module is compiled (and, on Wasmtime, pre-linked) once;
-//! spawning never compiles again.
+//! through the `Engine` trait and starts a process through
+//! `Module::start`, which instantiates the module in a store of its own
+//! with the process's state (every host-function block linked) and returns
+//! the future that calls the entry function and reports an [`Outcome`]. A
+//! module is compiled (and, on Wasmtime, pre-linked) once; spawning never
+//! compiles again.
 
 use std::fmt;
 use std::sync::Arc;
@@ -142,14 +143,17 @@ pub(crate) trait Module: Send + Sync + 'static {
     fn function(&self, name: &str) -> Option<FunctionType>;
     /// The names of all exported functions.
     fn function_names(&self) -> Vec<String>;
-    /// Instantiates the module with `state` in a store of its own and calls
-    /// `entry` with `args`.
-    fn run(
+    /// Instantiates the module with `state` in a store of its own and
+    /// returns the future that calls `entry` with `args`. `Err` (why) when
+    /// the process cannot be made: instantiating it hit a resource limit
+    /// (memory, address space, a full pool, threads) or its start
+    /// function failed. The spawner hears of it; no process ran.
+    fn start(
         self: Arc<Self>,
         state: ProcessState,
         entry: String,
         args: Vec<EntryValue>,
-    ) -> BoxFuture<'static, Outcome>;
+    ) -> Result<BoxFuture<'static, Outcome>, String>;
 }
 
 /// Builds the engine `settings` ask for, with the embedder's blocks.

@@ -64,8 +64,8 @@ pub enum Preemption {
         tick: Duration,
     },
     /// No preemption: a process runs until it waits. A kill reaches a
-    /// process only when it calls the host, and a process spawned with a
-    /// `max_fuel` fails at once (the limit cannot be enforced). For trusted
+    /// process only when it calls the host, and a process with a `max_fuel`
+    /// cannot be spawned (spawn reports that the limit cannot be enforced). For trusted
     /// code and baselines.
     Off,
 }

@@ -229,18 +229,34 @@ impl super::Module for WasmerModule {
             .collect()
     }
 
-    fn run(
+    fn start(
         self: Arc<Self>,
         state: ProcessState,
         entry: String,
         args: Vec<EntryValue>,
-    ) -> BoxFuture<'static, Outcome> {
+    ) -> Result<BoxFuture<'static, Outcome>, String> {
         // One hand-over to a guest thread for the whole life of the
-        // process: instantiate, call, drop the store there.
-        Box::pin(GuestThread::once(move || match self.instantiate(state) {
-            Ok(mut guest) => guest.call(&entry, &args),
-            Err(failure) => Outcome::Failed(failure),
-        }))
+        // process: instantiate, call, drop the store there. The spawner
+        // waits for the instantiation only, so that its failure (a memory
+        // limit, a start function that traps) is the spawner's error.
+        let (ready, instantiated) = std::sync::mpsc::sync_channel::<Result<(), String>>(1);
+        let call = GuestThread::try_once(move || match self.instantiate(state) {
+            Ok(mut guest) => {
+                let _ = ready.send(Ok(()));
+                guest.call(&entry, &args)
+            }
+            Err(failure) => {
+                let _ = ready.send(Err(failure.message.clone()));
+                Outcome::Failed(failure)
+            }
+        })
+        .map_err(|e| format!("cannot start a guest thread: {e}"))?;
+        match instantiated.recv() {
+            Ok(Err(message)) => Err(message),
+            // Instantiated; or the closure panicked before it could say,
+            // which the call reports as the process's failure.
+            Ok(Ok(())) | Err(_) => Ok(Box::pin(call)),
+        }
     }
 }
 

@@ -12,7 +12,9 @@
 //! `max_memory`.
 
 use std::borrow::Cow;
+use std::future::Future;
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 
 use funk::LinkError;
 use funk::wasmtime::Host;
@@ -252,31 +254,63 @@ impl super::Module for WasmtimeModule {
             .collect()
     }
 
-    fn run(
+    fn start(
         self: Arc<Self>,
         state: ProcessState,
         entry: String,
         args: Vec<EntryValue>,
-    ) -> BoxFuture<'static, Outcome> {
-        Box::pin(async move {
-            let max_fuel = state.config.max_fuel;
-            match self.run_entry(state, &entry, &args).await {
-                Ok(()) => Outcome::Returned,
-                Err(error) => outcome_of(error, max_fuel),
-            }
-        })
+    ) -> Result<BoxFuture<'static, Outcome>, String> {
+        let max_fuel = state.config.max_fuel;
+        let clock = RunClock::default();
+        let store = match self.new_store(state, &clock) {
+            Ok(store) => store,
+            Err(error) => return Err(failure_of(&error).message),
+        };
+        let pre = self.pre.clone();
+        let instantiate_clock = clock.clone();
+        let mut instantiating = Box::pin(async move {
+            let mut store = store;
+            let instance = instantiate_clock
+                .time(pre.instantiate_async(&mut store))
+                .await;
+            (store, instance)
+        });
+        // Instantiating allocates the store's memories, tables and stack, and
+        // runs no guest code unless the module needs a start function (or
+        // its data initialised by code): then it runs on a fiber and may
+        // wait. So a first poll, here, usually finishes it, and a resource
+        // limit becomes the spawner's error instead of a process that dies
+        // after its id was handed out.
+        let mut cx = Context::from_waker(Waker::noop());
+        let body: BoxFuture<'static, Outcome> = match instantiating.as_mut().poll(&mut cx) {
+            Poll::Ready((_, Err(error))) => return Err(instantiation_error(&error)),
+            Poll::Ready((store, Ok(instance))) => Box::pin(async move {
+                self.finish(store, instance, &entry, &args, &clock, max_fuel)
+                    .await
+            }),
+            Poll::Pending => Box::pin(async move {
+                match instantiating.await {
+                    (store, Ok(instance)) => {
+                        self.finish(store, instance, &entry, &args, &clock, max_fuel)
+                            .await
+                    }
+                    (_, Err(error)) => outcome_of(error, max_fuel),
+                }
+            }),
+        };
+        Ok(body)
     }
 }
 
+/// The message of a failed instantiation, for the spawner.
+fn instantiation_error(error: &wasmtime::Error) -> String {
+    format!("cannot instantiate: {}", failure_of(error).message)
+}
+
 impl WasmtimeModule {
-    async fn run_entry(
-        &self,
-        state: ProcessState,
-        entry: &str,
-        args: &[EntryValue],
-    ) -> wasmtime::Result<()> {
+    /// A store for one process, its limits and preemption set up.
+    fn new_store(&self, state: ProcessState, clock: &RunClock) -> wasmtime::Result<Store<Data>> {
         let max_fuel = state.config.max_fuel;
-        let clock = RunClock::default();
         let mut store = Store::new(self.pre.module().engine(), Host::new(state));
         store.limiter(|host| &mut host.state.memory_limit);
         match self.preemption {
@@ -287,30 +321,59 @@ impl WasmtimeModule {
                 store.set_fuel(fuel)?;
                 store.fuel_async_yield_interval(Some(slice))?;
             }
-            Preemption::Epoch { .. } => epoch::preempt(&mut store, max_fuel, &clock),
+            Preemption::Epoch { .. } => epoch::preempt(&mut store, max_fuel, clock),
             Preemption::Injected { .. } => {}
             Preemption::Off if max_fuel.is_some() => {
                 return Err(wasmtime::Error::new(funk::Trap::new(UNENFORCEABLE_LIMIT)));
             }
             Preemption::Off => {}
         }
-        let instance = clock.time(self.pre.instantiate_async(&mut store)).await?;
+        Ok(store)
+    }
+
+    /// Runs an instantiated process to its end.
+    async fn finish(
+        &self,
+        mut store: Store<Data>,
+        instance: Instance,
+        entry: &str,
+        args: &[EntryValue],
+        clock: &RunClock,
+        max_fuel: Option<u64>,
+    ) -> Outcome {
+        match self
+            .run_entry(&mut store, instance, entry, args, clock)
+            .await
+        {
+            Ok(()) => Outcome::Returned,
+            Err(error) => outcome_of(error, max_fuel),
+        }
+    }
+
+    async fn run_entry(
+        &self,
+        store: &mut Store<Data>,
+        instance: Instance,
+        entry: &str,
+        args: &[EntryValue],
+        clock: &RunClock,
+    ) -> wasmtime::Result<()> {
         if let Preemption::Injected { .. } = self.preemption {
-            start_first_slice(&mut store, &instance)?;
+            start_first_slice(store, &instance)?;
         }
         // A module without memory can still run; its host calls that need
         // memory trap.
-        if instance.get_export(&mut store, "memory").is_some() {
-            funk::wasmtime::bind_memory(&mut store, &instance)?;
+        if instance.get_export(&mut *store, "memory").is_some() {
+            funk::wasmtime::bind_memory(&mut *store, &instance)?;
         }
-        let Some(Extern::Func(func)) = instance.get_export(&mut store, entry) else {
+        let Some(Extern::Func(func)) = instance.get_export(&mut *store, entry) else {
             return Err(wasmtime::Error::msg(format!(
                 "the module exports no function `{entry}`"
             )));
         };
         let params: Vec<Val> = args.iter().map(to_val).collect();
         clock
-            .time(func.call_async(&mut store, &params, &mut []))
+            .time(func.call_async(&mut *store, &params, &mut []))
             .await
     }
 }
@@ -365,6 +428,11 @@ fn outcome_of(error: wasmtime::Error, max_fuel: Option<u64>) -> Outcome {
             backtrace,
         });
     }
+    Outcome::Failed(failure_of(&error))
+}
+
+/// A failure's one-line message and its wasm backtrace.
+fn failure_of(error: &wasmtime::Error) -> Failure {
     let backtrace = error
         .downcast_ref::<WasmBacktrace>()
         .map(ToString::to_string);
@@ -382,7 +450,7 @@ fn outcome_of(error: wasmtime::Error, max_fuel: Option<u64>) -> Outcome {
         }
     }
     let message = causes.join(": ");
-    Outcome::Failed(Failure { message, backtrace })
+    Failure { message, backtrace }
 }
 
 impl wasmtime::ResourceLimiter for MemoryLimit {
