@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 
 use common::{Harness, guard};
 use funk_runtime::process::KillCause;
-use funk_runtime::{EngineKind, ExitStatus, Preemption, ProcessConfig, Settings};
+use funk_runtime::{
+    EngineKind, ExitStatus, Preemption, ProcessConfig, Settings, Spawn, SpawnError, Stdio,
+};
 
 /// The worker threads of every case's executor, and so its spinners.
 const WORKERS: usize = 2;
@@ -206,8 +208,8 @@ async fn max_fuel_stops_a_spinner_and_spares_a_light_process(h: Harness, label: 
     assert_eq!(h.reports(exit.id), common::values(&[2]), "on {label}");
 }
 
-/// Without preemption a compute limit cannot be kept: such a process fails
-/// at once, on both engines.
+/// Without preemption a compute limit cannot be kept: such a process
+/// cannot be spawned, on both engines.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_preemption_a_compute_limit_is_refused() {
     let engines = [
@@ -223,24 +225,22 @@ async fn without_preemption_a_compute_limit_is_refused() {
             max_fuel: Some(1),
             ..ProcessConfig::privileged()
         };
-        let exit = h
-            .spawn_config(
-                &module,
-                "count",
-                &[funk_runtime::engine::EntryValue::I64(1)],
-                config,
-            )
-            .wait()
-            .await;
-        match exit.status {
-            ExitStatus::Failed(failure) => {
+        let refused = h.runtime.spawn_with(Spawn {
+            module: &module,
+            entry: "count",
+            args: vec![funk_runtime::engine::EntryValue::I64(1)],
+            config,
+            stdio: Stdio::inherit(),
+            node: None,
+        });
+        match refused {
+            Err(SpawnError::Instantiate(message)) => {
                 assert!(
-                    failure.message.contains("Preemption::Off"),
-                    "{}",
-                    failure.message
+                    message.contains("Preemption::Off"),
+                    "on {engine}: {message}"
                 )
             }
-            other => panic!("on {engine}: {other:?}"),
+            other => panic!("on {engine}: spawned: {:?}", other.map(|p| p.id())),
         }
         // Without a limit it runs.
         let (status, _) = h
