@@ -3,11 +3,11 @@
 //! `spawn` instantiates the process (so a resource limit is the spawner's
 //! error, not a process that dies after its id was handed out) and makes
 //! it reachable (an id in its node, its links in place) *before* its entry
-//! function runs, then starts a task that drives the engine's future for it. The task stops polling that future as soon as
-//! the process is killed (the future is dropped, which unwinds the guest),
-//! and when it ends, for whatever reason, the process leaves its node, its
-//! links and monitors are told, and a failure is reported through
-//! `tracing`.
+//! function runs, then starts a task that drives the engine's future for
+//! it. The task stops polling that future as soon as the process is killed
+//! (the future is dropped, which unwinds the guest), and when it ends, for
+//! whatever reason, the process leaves its node, its links and monitors
+//! are told, and a failure is reported through `tracing`.
 
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -19,7 +19,7 @@ use futures::future::BoxFuture;
 use tokio::sync::oneshot;
 
 use crate::config::ProcessConfig;
-use crate::engine::{EntryValue, Module, check_entry};
+use crate::engine::{EntryValue, Module, Preemption, check_entry};
 use crate::node::{Node, ProcessLimit};
 use crate::outcome::{ExitStatus, Failure, Outcome, ProcessExit};
 use crate::process::{self, DeathReason, Process, ProcessId};
@@ -54,6 +54,12 @@ pub enum SpawnError {
     /// function. The message says which.
     #[error("cannot spawn: {0}")]
     Instantiate(String),
+    /// The process has a compute limit (`max_fuel`) on a runtime built
+    /// with `Preemption::Off`, which cannot enforce one.
+    #[error(
+        "cannot spawn: this process has a compute limit (max_fuel), which a runtime built with Preemption::Off cannot enforce"
+    )]
+    UnenforceableLimit,
 }
 
 /// Spawns a process on `node`. It is instantiated, reachable and linked as
@@ -65,6 +71,9 @@ pub(crate) fn spawn(
     request: SpawnRequest,
 ) -> Result<Arc<Process>, SpawnError> {
     check_entry(&*request.module, &request.entry, &request.args).map_err(SpawnError::Entry)?;
+    if request.config.max_fuel.is_some() && shared.preemption() == Preemption::Off {
+        return Err(SpawnError::UnenforceableLimit);
+    }
     let process = node.create_process()?;
     // Linked before any of its code can run (on Wasmer, the entry function
     // starts on its own thread as soon as it is instantiated).

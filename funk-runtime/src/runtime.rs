@@ -78,6 +78,15 @@ pub(crate) struct Shared {
     pub(crate) extensions: ExtensionSet,
 }
 
+impl Shared {
+    /// The preemption the settings ask for, or the engine's default.
+    pub(crate) fn preemption(&self) -> Preemption {
+        self.settings
+            .preemption
+            .unwrap_or(Preemption::default_for(self.settings.engine))
+    }
+}
+
 /// Builds a [`Runtime`].
 #[derive(Default)]
 pub struct RuntimeBuilder {
@@ -284,10 +293,7 @@ impl Runtime {
 
     /// How its processes are preempted.
     pub fn preemption(&self) -> Preemption {
-        self.shared
-            .settings
-            .preemption
-            .unwrap_or(Preemption::default_for(self.shared.settings.engine))
+        self.shared.preemption()
     }
 
     /// The runtime's node.

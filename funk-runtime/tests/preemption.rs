@@ -234,10 +234,10 @@ async fn without_preemption_a_compute_limit_is_refused() {
             node: None,
         });
         match refused {
-            Err(SpawnError::Instantiate(message)) => {
+            Err(error @ SpawnError::UnenforceableLimit) => {
                 assert!(
-                    message.contains("Preemption::Off"),
-                    "on {engine}: {message}"
+                    error.to_string().contains("Preemption::Off"),
+                    "on {engine}: {error}"
                 )
             }
             other => panic!("on {engine}: spawned: {:?}", other.map(|p| p.id())),

@@ -122,7 +122,7 @@ impl<G: 'static> GuestThread<G> {
         let (calls, queue) = channel::<Job<G>>();
         let exchange = Arc::new(Exchange::for_caller());
         let init_exchange = exchange.clone();
-        let started = run_on_pooled_thread(Box::new(move || {
+        run_on_pooled_thread(Box::new(move || {
             let mut guest = None;
             init_exchange.run(|| match init() {
                 Ok(value) => {
@@ -134,8 +134,8 @@ impl<G: 'static> GuestThread<G> {
             if let Some(guest) = guest {
                 serve(guest, queue);
             }
-        }));
-        started.expect("cannot start a funk guest thread");
+        }))
+        .expect("cannot start a funk guest thread");
         GuestCall::new(exchange)
     }
 

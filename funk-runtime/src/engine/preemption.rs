@@ -65,8 +65,10 @@ pub enum Preemption {
     },
     /// No preemption: a process runs until it waits. A kill reaches a
     /// process only when it calls the host, and a process with a `max_fuel`
-    /// cannot be spawned (spawn reports that the limit cannot be enforced). For trusted
+    /// cannot be spawned ([`SpawnError::UnenforceableLimit`]). For trusted
     /// code and baselines.
+    ///
+    /// [`SpawnError::UnenforceableLimit`]: crate::SpawnError::UnenforceableLimit
     Off,
 }
 
@@ -163,11 +165,6 @@ impl Preemption {
         }
     }
 }
-
-/// The failure of a process spawned with a compute limit on a runtime that
-/// does not preempt.
-pub(crate) const UNENFORCEABLE_LIMIT: &str = "this process has a compute limit (max_fuel), \
-     which a runtime built with Preemption::Off cannot enforce";
 
 /// The failure of a process that used its compute limit.
 pub(crate) fn limit_reached(max_fuel: Option<u64>) -> String {

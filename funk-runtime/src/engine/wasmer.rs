@@ -35,7 +35,6 @@ use wasmer::{
 
 use super::imports::{ImportPlan, Resolution};
 use super::limits::MAX_TABLE_ELEMENTS;
-use super::preemption::UNENFORCEABLE_LIMIT;
 use super::{CompileError, EntryValue, FunctionType, Preemption, ValueType, next_module_id};
 use crate::api::preemption::PreemptionApi;
 use crate::extension::ExtensionSet;
@@ -263,9 +262,6 @@ impl super::Module for WasmerModule {
 impl WasmerModule {
     /// Builds the process's store and instance; runs on its guest thread.
     fn instantiate(&self, state: ProcessState) -> Result<Guest, Failure> {
-        if self.shared.preemption == Preemption::Off && state.config.max_fuel.is_some() {
-            return Err(Failure::new(UNENFORCEABLE_LIMIT));
-        }
         let limit = state.memory_limit.pages();
         let mut store = Store::new(self.shared.engine.clone());
         let env = FunctionEnv::new(&mut store, Host::new(state));

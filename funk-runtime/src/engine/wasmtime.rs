@@ -28,7 +28,7 @@ use wasmtime::{
 use super::epoch::{self, RunClock};
 use super::imports::{ImportPlan, Resolution};
 use super::limits::MAX_TABLE_ELEMENTS;
-use super::preemption::{UNENFORCEABLE_LIMIT, limit_reached};
+use super::preemption::limit_reached;
 use super::{
     CompileError, EntryValue, FunctionType, MemoryLimit, Preemption, ValueType, next_module_id,
 };
@@ -262,10 +262,9 @@ impl super::Module for WasmtimeModule {
     ) -> Result<BoxFuture<'static, Outcome>, String> {
         let max_fuel = state.config.max_fuel;
         let clock = RunClock::default();
-        let store = match self.new_store(state, &clock) {
-            Ok(store) => store,
-            Err(error) => return Err(failure_of(&error).message),
-        };
+        let store = self
+            .new_store(state, &clock)
+            .map_err(|error| failure_of(&error).message)?;
         let pre = self.pre.clone();
         let instantiate_clock = clock.clone();
         let mut instantiating = Box::pin(async move {
@@ -275,30 +274,34 @@ impl super::Module for WasmtimeModule {
                 .await;
             (store, instance)
         });
-        // Instantiating allocates the store's memories, tables and stack, and
-        // runs no guest code unless the module needs a start function (or
-        // its data initialised by code): then it runs on a fiber and may
-        // wait. So a first poll, here, usually finishes it, and a resource
-        // limit becomes the spawner's error instead of a process that dies
-        // after its id was handed out.
-        let mut cx = Context::from_waker(Waker::noop());
-        let body: BoxFuture<'static, Outcome> = match instantiating.as_mut().poll(&mut cx) {
+        // Instantiating allocates the store's memories and tables (its
+        // fiber stack comes with the entry call), and runs no guest code
+        // unless the module needs a start function (or its data initialised
+        // by code): then it runs on a fiber and may wait. So a first poll,
+        // here, usually finishes it, and a resource limit becomes the
+        // spawner's error instead of a process that dies after its id was
+        // handed out.
+        let instantiated = match instantiating
+            .as_mut()
+            .poll(&mut Context::from_waker(Waker::noop()))
+        {
             Poll::Ready((_, Err(error))) => return Err(instantiation_error(&error)),
-            Poll::Ready((store, Ok(instance))) => Box::pin(async move {
-                self.finish(store, instance, &entry, &args, &clock, max_fuel)
-                    .await
-            }),
-            Poll::Pending => Box::pin(async move {
-                match instantiating.await {
-                    (store, Ok(instance)) => {
-                        self.finish(store, instance, &entry, &args, &clock, max_fuel)
-                            .await
-                    }
-                    (_, Err(error)) => outcome_of(error, max_fuel),
-                }
-            }),
+            Poll::Ready(instantiated) => Some(instantiated),
+            Poll::Pending => None,
         };
-        Ok(body)
+        Ok(Box::pin(async move {
+            let (store, instance) = match instantiated {
+                Some(instantiated) => instantiated,
+                None => instantiating.await,
+            };
+            match instance {
+                Ok(instance) => {
+                    self.finish(store, instance, &entry, &args, &clock, max_fuel)
+                        .await
+                }
+                Err(error) => outcome_of(error, max_fuel),
+            }
+        }))
     }
 }
 
@@ -322,11 +325,7 @@ impl WasmtimeModule {
                 store.fuel_async_yield_interval(Some(slice))?;
             }
             Preemption::Epoch { .. } => epoch::preempt(&mut store, max_fuel, clock),
-            Preemption::Injected { .. } => {}
-            Preemption::Off if max_fuel.is_some() => {
-                return Err(wasmtime::Error::new(funk::Trap::new(UNENFORCEABLE_LIMIT)));
-            }
-            Preemption::Off => {}
+            Preemption::Injected { .. } | Preemption::Off => {}
         }
         Ok(store)
     }
