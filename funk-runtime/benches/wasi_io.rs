@@ -13,6 +13,9 @@
 //! times and the best time, from instantiation to exit, is printed. Set
 //! `FUNK_WASI_BENCH_MIB` for another file size.
 
+#[path = "support/program.rs"]
+#[allow(dead_code)]
+mod program;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
@@ -20,7 +23,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use funk_runtime::wasi::Output;
-use funk_runtime::{EngineKind, ExitStatus, Preopen, ProcessConfig, Runtime, Spawn, Stdio};
+use funk_runtime::{EngineKind, ExitStatus, Preopen, Runtime};
+use program::{program_config, spawn_program};
 
 /// The std guest, built for wasm32-wasip1 in release.
 fn guest() -> Vec<u8> {
@@ -37,27 +41,14 @@ fn guest() -> Vec<u8> {
 async fn funk(engine: EngineKind, wasm: &[u8], args: &[&str], data: &Path) -> Duration {
     let runtime = Runtime::builder().engine(engine).build().unwrap();
     let module = runtime.compile(wasm).unwrap();
-    let mut config = ProcessConfig::privileged();
-    config.args = args.iter().map(|a| a.to_string()).collect();
+    let (program, args) = args.split_first().expect("a program name");
+    let mut config = program_config(program, args);
     config.preopens = vec![Preopen {
         host: data.to_path_buf(),
         guest: "/data".into(),
     }];
     let started = Instant::now();
-    let exit = runtime
-        .spawn_with(Spawn {
-            module: &module,
-            entry: "_start",
-            args: Vec::new(),
-            config,
-            stdio: Stdio {
-                stdout: Output::null(),
-                stderr: Output::stderr(),
-                stdin: false,
-            },
-            node: None,
-        })
-        .unwrap()
+    let exit = spawn_program(&runtime, &module, config, Output::null())
         .wait()
         .await;
     let elapsed = started.elapsed();

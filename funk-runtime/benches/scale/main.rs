@@ -16,6 +16,9 @@
 
 #[path = "../../../tests/support/guest_build.rs"]
 mod guest_build;
+#[path = "../support/program.rs"]
+#[allow(dead_code)]
+mod program;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -23,7 +26,8 @@ use std::time::Instant;
 
 use funk_runtime::message::{DataMessage, Message};
 use funk_runtime::wasi::Output;
-use funk_runtime::{EngineKind, ExitStatus, ProcessConfig, Runtime, Settings, Spawn, Stdio};
+use funk_runtime::{EngineKind, ExitStatus, ProcessConfig, Runtime, Settings};
+use program::{program_config, spawn_program};
 use tokio::sync::Notify;
 
 /// The `bench` namespace: `ready` tells the host the guest spawned
@@ -87,26 +91,9 @@ async fn lunatic(engine: EngineKind, n: u64) {
     let module = runtime.compile(&wasm).unwrap();
     let (before, maps_before) = memory();
     let (stdout, captured) = Output::capture();
-    let mut config = ProcessConfig::privileged();
-    config.args = ["lunatic-bench", "idle", &n.to_string()]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let config = program_config("lunatic-bench", &["idle", &n.to_string()]);
     let start = Instant::now();
-    let process = runtime
-        .spawn_with(Spawn {
-            module: &module,
-            entry: "_start",
-            args: Vec::new(),
-            config,
-            stdio: Stdio {
-                stdout,
-                stderr: Output::stderr(),
-                stdin: false,
-            },
-            node: None,
-        })
-        .unwrap();
+    let process = spawn_program(&runtime, &module, config, stdout);
     let exit = process.wait();
     tokio::pin!(exit);
     tokio::select! {
