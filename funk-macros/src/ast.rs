@@ -28,6 +28,16 @@ pub struct Function<'a> {
     pub catch_panics: bool,
 }
 
+impl Function<'_> {
+    /// The import module as text; empty when none is set.
+    pub fn namespace_text(&self) -> String {
+        self.namespace
+            .as_ref()
+            .map(LitStr::value)
+            .unwrap_or_default()
+    }
+}
+
 /// One parameter after the receiver.
 pub struct Param<'a> {
     /// Shown in trap messages.

@@ -194,12 +194,7 @@ fn abi_aliases(self_ty: &Type, function: &Function<'_>, names: &Names) -> TokenS
 }
 
 pub(crate) fn qualified(function: &Function<'_>) -> String {
-    let namespace = function
-        .namespace
-        .as_ref()
-        .map(|n| n.value())
-        .unwrap_or_default();
-    format!("{}::{}", namespace, function.name.value())
+    format!("{}::{}", function.namespace_text(), function.name.value())
 }
 
 fn shim(self_ty: &Type, function: &Function<'_>, names: &Names) -> TokenStream {
@@ -292,11 +287,7 @@ pub(crate) fn lift_consts<'a>(
 /// signature as written, and how each parameter and the result travel, from
 /// the same traits that lower the call.
 fn describe(self_ty: &Type, function: &Function<'_>, names: &Names) -> TokenStream {
-    let namespace = function
-        .namespace
-        .as_ref()
-        .map(|n| n.value())
-        .unwrap_or_default();
+    let namespace = function.namespace_text();
     let name = function.name.value();
     let method = function.method.sig.ident.to_string();
     let docs = text::docs(&function.method.attrs);
@@ -335,11 +326,7 @@ fn describe(self_ty: &Type, function: &Function<'_>, names: &Names) -> TokenStre
 }
 
 fn func_info(self_ty: &Type, function: &Function<'_>) -> TokenStream {
-    let namespace = function
-        .namespace
-        .as_ref()
-        .map(|n| n.value())
-        .unwrap_or_default();
+    let namespace = function.namespace_text();
     let name = function.name.value();
     let qualified = qualified(function);
     let asynchronous = function.method.sig.asyncness.is_some();
