@@ -41,6 +41,17 @@ pub struct Settings {
     /// Wasmtime: reserve instance memory in one pooled region for this many
     /// processes (`None`: allocate on demand).
     pub pooling: Option<Pooling>,
+    /// Wasmtime: address space reserved for each process's linear memory,
+    /// in bytes, and the room left for it to grow before it is moved
+    /// (`None`: Wasmtime's default of 4 GiB plus guard regions). The
+    /// default lets compiled code skip bounds checks, but a 47-bit user
+    /// address space holds only about 31k such reservations, so it caps a
+    /// node near 31k live processes. A smaller reservation (e.g. 64 MiB)
+    /// raises that ceiling to millions at the price of a bounds check per
+    /// memory access and a copy when a memory outgrows it; `max_memory`
+    /// is enforced either way. Wasmer ignores it (each process is an OS
+    /// thread, which is the lower ceiling there).
+    pub memory_reservation: Option<u64>,
     /// How a process that computes without waiting gives way to others,
     /// stops when killed and is held to its `max_fuel`; `None`: the
     /// engine's default ([`Preemption::default_for`]). Building the runtime
@@ -65,6 +76,7 @@ impl Default for Settings {
             max_processes: 1 << 20,
             max_message_size: 256 << 20,
             pooling: None,
+            memory_reservation: None,
             preemption: None,
         }
     }

@@ -263,3 +263,55 @@ async fn wasmtime_pooling_runs_processes_and_a_full_pool_fails_a_spawn() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wasmtime_a_small_memory_reservation_still_grows_and_enforces_max_memory() {
+    let engine = EngineKind::Wasmtime;
+    guard(engine, async {
+        // A 1 MiB reservation: growing to 5 MiB moves the memory, which
+        // keeps what was written before the move.
+        let h = Harness::new(Settings {
+            engine,
+            memory_reservation: Some(1 << 20),
+            ..Settings::default()
+        });
+        let module = h.module(
+            r#"(func (export "grow")
+                 (i32.store (i32.const 0x100) (i32.const 7))
+                 (call $report32 (memory.grow (i32.const 79)))
+                 (i32.store (i32.const 0x4ffffc) (i32.const 9))
+                 (call $report32 (i32.load (i32.const 0x100)))
+                 (call $report32 (i32.load (i32.const 0x4ffffc)))
+                 (call $report32 (memory.size))
+                 ;; Out of bounds past the grown memory: a trap, not a read.
+                 (drop (i32.load (i32.const 0x500000))))"#,
+        );
+        let process = h.spawn(&module, "grow", &[]);
+        let id = process.id();
+        let exit = process.wait().await;
+        assert!(
+            matches!(&exit.status, ExitStatus::Failed(f) if f.message.contains("out of bounds")),
+            "{:?}",
+            exit.status
+        );
+        let values = h.reports(id);
+        assert_eq!(
+            format!("{values:?}"),
+            "[Value(1), Value(7), Value(9), Value(80)]"
+        );
+        // `max_memory` is enforced whatever the reservation: 2 MiB allows
+        // growing to 32 pages, not to 80.
+        let mut config = ProcessConfig::privileged();
+        config.max_memory = 2 << 20;
+        let module = h.module(
+            r#"(func (export "grow")
+                 (call $report32 (memory.grow (i32.const 79)))
+                 (call $report32 (memory.grow (i32.const 31))))"#,
+        );
+        let process = h.spawn_config(&module, "grow", &[], config);
+        let id = process.id();
+        assert_eq!(process.wait().await.status, ExitStatus::Returned);
+        assert_eq!(format!("{:?}", h.reports(id)), "[Value(-1), Value(1)]");
+    })
+    .await;
+}

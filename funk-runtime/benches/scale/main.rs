@@ -1,14 +1,15 @@
 //! Scale: how many processes fit, and what each costs.
 //!
 //! ```sh
-//! cargo bench -p funk-runtime --bench scale -- lunatic 100000 [wasmtime|wasmer]
+//! cargo bench -p funk-runtime --bench scale -- lunatic 100000 [wasmtime|wasmer] [ROUNDS]
 //! cargo bench -p funk-runtime --bench scale -- minimal 1000000
 //! ```
 //!
 //! `lunatic N`: the bench guest (crates.io `lunatic` crate) spawns N
 //! processes that each block in `receive`; at that point the host reads its
 //! resident memory and memory-mapping count; then every process answers one
-//! message and exits, and the host reads its memory again.
+//! message and exits, and the host reads its memory again; ROUNDS runs
+//! repeat that, to tell memory kept for reuse from memory leaked.
 //!
 //! `minimal N`: N processes of a hand-written WAT module (one page of
 //! memory) spawned by the host, each blocked in `receive`, then messaged
@@ -60,15 +61,52 @@ fn memory() -> (u64, usize) {
     (rss_kib, maps)
 }
 
+/// The runtime's settings: the defaults, or with
+/// `FUNK_BENCH_RESERVATION_MIB=M` an address-space reservation of M MiB per
+/// process's memory ([`Settings::memory_reservation`]).
+/// Resident memory and mappings once the exited processes' tasks have
+/// dropped their stores: when the mapping count stops falling (at most
+/// 30 s).
+async fn settled_memory() -> (u64, usize) {
+    let mut last = memory();
+    for _ in 0..150 {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let now = memory();
+        if now.1 == last.1 {
+            return now;
+        }
+        last = now;
+    }
+    last
+}
+
+/// Asks glibc's allocator to return the free memory it keeps for reuse to
+/// the OS, and reads the resident memory after: what is still resident is
+/// memory in use, not memory kept.
+fn trim_heap() -> u64 {
+    unsafe extern "C" {
+        fn malloc_trim(pad: usize) -> i32;
+    }
+    // SAFETY: `malloc_trim` is glibc's, takes a byte count and only
+    // releases free memory back to the OS; it touches no Rust object.
+    unsafe { malloc_trim(0) };
+    memory().0
+}
+
 fn settings(engine: EngineKind) -> Settings {
+    let memory_reservation = std::env::var("FUNK_BENCH_RESERVATION_MIB")
+        .ok()
+        .and_then(|m| m.parse::<u64>().ok())
+        .map(|mib| mib << 20);
     Settings {
         engine,
         max_processes: 2_000_000,
+        memory_reservation,
         ..Settings::default()
     }
 }
 
-async fn lunatic(engine: EngineKind, n: u64) {
+async fn lunatic(engine: EngineKind, n: u64, rounds: u32) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = guest_build::build(
         &root.join("benches/guests/lunatic-bench/Cargo.toml"),
@@ -89,11 +127,28 @@ async fn lunatic(engine: EngineKind, n: u64) {
         .build()
         .unwrap();
     let module = runtime.compile(&wasm).unwrap();
+    for round in 1..=rounds {
+        if !lunatic_round(&runtime, &module, &reached, &go, n, round).await {
+            return;
+        }
+    }
+}
+
+/// One run of the guest's `idle N`; false if it stopped early.
+async fn lunatic_round(
+    runtime: &Runtime,
+    module: &funk_runtime::Module,
+    reached: &Notify,
+    go: &Notify,
+    n: u64,
+    round: u32,
+) -> bool {
+    let engine = runtime.engine();
     let (before, maps_before) = memory();
     let (stdout, captured) = Output::capture();
     let config = program_config("lunatic-bench", &["idle", &n.to_string()]);
     let start = Instant::now();
-    let process = spawn_program(&runtime, &module, config, stdout);
+    let process = spawn_program(runtime, module, config, stdout);
     let exit = process.wait();
     tokio::pin!(exit);
     tokio::select! {
@@ -101,7 +156,7 @@ async fn lunatic(engine: EngineKind, n: u64) {
         exit = &mut exit => {
             let text = String::from_utf8_lossy(&captured.contents()).into_owned();
             println!("{engine}: stopped before all {n} processes were spawned: {} after {:?}\n{text}", exit.status, start.elapsed());
-            return;
+            return false;
         }
     }
     let spawned = start.elapsed();
@@ -114,14 +169,15 @@ async fn lunatic(engine: EngineKind, n: u64) {
         "{}: {text}",
         exit.status
     );
-    // Give the exited processes' tasks a moment to drop their stores.
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    let (after, maps_after) = memory();
+    let (after, maps_after) = settled_memory().await;
+    let left = runtime.node().process_count();
+    let trimmed = trim_heap();
     println!(
-        "{engine}: {n} lunatic processes spawned in {spawned:?}; RSS {before} KiB -> {during} KiB ({:.1} KiB per process) -> {after} KiB after they exited; mappings {maps_before} -> {maps_during} -> {maps_after}",
+        "{engine} round {round}: {n} lunatic processes spawned in {spawned:?}; RSS {before} KiB -> {during} KiB ({:.1} KiB per process) -> {after} KiB after they exited; mappings {maps_before} -> {maps_during} -> {maps_after}; {left} processes left on the node; RSS {trimmed} KiB once the allocator returned its free memory",
         (during.saturating_sub(before)) as f64 / n as f64
     );
     print!("{text}");
+    true
 }
 
 const MINIMAL: &str = r#"(module
@@ -164,10 +220,10 @@ async fn minimal(engine: EngineKind, n: u64) {
         }
     }
     let joined = start.elapsed();
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    let (after, maps_after) = memory();
+    let (after, maps_after) = settled_memory().await;
+    let trimmed = trim_heap();
     println!(
-        "{engine}: {count} minimal processes spawned in {spawned:?}, messaged and joined in {joined:?} ({failed} failed); RSS {before} KiB -> {during} KiB ({:.2} KiB per process) -> {after} KiB; mappings {maps_before} -> {maps_during} -> {maps_after}",
+        "{engine}: {count} minimal processes spawned in {spawned:?}, messaged and joined in {joined:?} ({failed} failed); RSS {before} KiB -> {during} KiB ({:.2} KiB per process) -> {after} KiB, {trimmed} KiB once the allocator returned its free memory; mappings {maps_before} -> {maps_during} -> {maps_after}",
         (during.saturating_sub(before)) as f64 / count.max(1) as f64
     );
 }
@@ -183,13 +239,14 @@ fn main() {
         .get(2)
         .map(|e| e.parse().unwrap())
         .unwrap_or(EngineKind::Wasmtime);
+    let rounds: u32 = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(1);
     let executor = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
     executor.block_on(async {
         match what {
-            "lunatic" => lunatic(engine, n).await,
+            "lunatic" => lunatic(engine, n, rounds).await,
             "minimal" => minimal(engine, n).await,
             other => panic!("unknown run `{other}` (lunatic or minimal)"),
         }

@@ -106,6 +106,11 @@ impl WasmtimeEngine {
             }
             Preemption::Injected { .. } | Preemption::Off => {}
         }
+        if let Some(bytes) = settings.memory_reservation {
+            config
+                .memory_reservation(bytes)
+                .memory_reservation_for_growth(bytes);
+        }
         if let Some(pooling) = settings.pooling {
             let mut pool = PoolingAllocationConfig::default();
             pool.total_core_instances(pooling.instances)
