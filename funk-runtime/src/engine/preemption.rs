@@ -26,14 +26,54 @@
 //! OS thread, which the kernel preempts, so the yield only accounts and
 //! checks for a kill.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
-use super::EngineKind;
-use crate::preempt::Options;
+use super::{CompileError, EngineKind};
+use crate::preempt::{self, Options};
 use crate::runtime::BuildError;
 
 /// How running processes are preempted and their `max_fuel` enforced; see
 /// the [module documentation](self).
+///
+/// # Example
+///
+/// A process that never waits is stopped by its `max_fuel`, whichever
+/// mechanism enforces it; Wasmer has neither fuel nor epochs, so asking
+/// for them there fails the build instead of silently not preempting.
+///
+/// ```
+/// use funk_runtime::{EngineKind, ExitStatus, Preemption, ProcessConfig, Runtime};
+///
+/// #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+/// async fn main() -> Result<(), Box<dyn std::error::Error>> {
+///     let spin = r#"(module
+///         (memory (export "memory") 1)
+///         (func (export "spin") (loop (br 0))))"#;
+///     for (engine, preemption) in [
+///         (EngineKind::Wasmtime, Preemption::fuel()),
+///         (EngineKind::Wasmtime, Preemption::epoch()),
+///         (EngineKind::Wasmtime, Preemption::injected()),
+///         (EngineKind::Wasmer, Preemption::injected()),
+///     ] {
+///         let runtime = Runtime::builder()
+///             .engine(engine)
+///             .preemption(preemption)
+///             .build()?;
+///         let module = runtime.compile(spin.as_bytes())?;
+///         let mut config = ProcessConfig::default();
+///         config.max_fuel = Some(10); // about a million instructions
+///         let exit = runtime.spawn(&module, "spin", config)?.wait().await;
+///         assert!(matches!(exit.status, ExitStatus::Failed(_)), "{}", exit.status);
+///     }
+///     let refused = Runtime::builder()
+///         .engine(EngineKind::Wasmer)
+///         .preemption(Preemption::fuel())
+///         .build();
+///     assert!(refused.is_err());
+///     Ok(())
+/// }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Preemption {
     /// The reduction counter of [`crate::preempt`], injected into every
@@ -155,14 +195,22 @@ impl Preemption {
         })
     }
 
-    /// The pass's options for the injected counter: the first slice is a
-    /// whole one (the engines cut it to a process's limit right after
-    /// instantiation).
-    pub(crate) fn instrument_options(slice: u64) -> Options {
-        Options {
+    /// The module an engine compiles for `wasm` (binary or text): under
+    /// the injected counter, instrumented with a whole first slice (the
+    /// engines cut it to a process's limit right after instantiation);
+    /// otherwise `wasm` itself.
+    pub(crate) fn prepare(self, wasm: &[u8]) -> Result<Cow<'_, [u8]>, CompileError> {
+        let Preemption::Injected { slice } = self else {
+            return Ok(Cow::Borrowed(wasm));
+        };
+        let binary = wat::parse_bytes(wasm).map_err(|e| CompileError(e.to_string()))?;
+        let options = Options {
             initial_budget: i64::try_from(slice).unwrap_or(i64::MAX),
             ..Options::default()
-        }
+        };
+        preempt::instrument(&binary, &options)
+            .map(Cow::Owned)
+            .map_err(|e| CompileError(e.to_string()))
     }
 }
 

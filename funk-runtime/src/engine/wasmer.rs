@@ -16,7 +16,6 @@
 //! [`super::preemption`]): its `funk::yield` stops a killed process and
 //! enforces `max_fuel`; the kernel preempts the guest threads.
 
-use std::borrow::Cow;
 use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 use std::ptr::NonNull;
@@ -144,13 +143,7 @@ struct Stub {
 
 impl super::Engine for WasmerEngine {
     fn compile(&self, wasm: &[u8]) -> Result<Arc<dyn super::Module>, CompileError> {
-        let wasm = match self.shared.preemption {
-            Preemption::Injected { slice } => Cow::Owned(
-                crate::preempt::instrument(wasm, &Preemption::instrument_options(slice))
-                    .map_err(|e| CompileError(e.to_string()))?,
-            ),
-            _ => Cow::Borrowed(wasm),
-        };
+        let wasm = self.shared.preemption.prepare(wasm)?;
         let module = wasmer::Module::new(&self.shared.engine, &*wasm)
             .map_err(|e| CompileError(e.to_string()))?;
         let mut stubs = Vec::new();

@@ -11,7 +11,6 @@
 //! enforces `max_fuel`; the store's resource limiter enforces
 //! `max_memory`.
 
-use std::borrow::Cow;
 use std::future::Future;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
@@ -34,7 +33,7 @@ use super::{
 };
 use crate::api::preemption::PreemptionApi;
 use crate::outcome::{Failure, Outcome, exit_code};
-use crate::preempt::{self, DEFAULT_BUDGET_EXPORT};
+use crate::preempt::DEFAULT_BUDGET_EXPORT;
 use crate::runtime::{BuildError, Settings};
 use crate::state::ProcessState;
 
@@ -166,13 +165,7 @@ fn link_runtime(linker: &mut Linker<Data>) -> Result<(), LinkError> {
 
 impl super::Engine for WasmtimeEngine {
     fn compile(&self, wasm: &[u8]) -> Result<Arc<dyn super::Module>, CompileError> {
-        let wasm = match self.preemption {
-            Preemption::Injected { slice } => Cow::Owned(
-                preempt::instrument(wasm, &Preemption::instrument_options(slice))
-                    .map_err(|e| CompileError(e.to_string()))?,
-            ),
-            _ => Cow::Borrowed(wasm),
-        };
+        let wasm = self.preemption.prepare(wasm)?;
         let module = wasmtime::Module::new(&self.engine, &wasm)
             .map_err(|e| CompileError(format!("{e:#}")))?;
         let mut stubs = Vec::new();
