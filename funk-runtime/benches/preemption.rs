@@ -17,6 +17,7 @@
 #[path = "../../tests/support/guest_build.rs"]
 mod guest_build;
 #[path = "support/program.rs"]
+#[allow(dead_code)]
 mod program;
 #[path = "guests/preempt-bench/src/work.rs"]
 #[allow(dead_code)]

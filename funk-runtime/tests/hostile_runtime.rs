@@ -867,12 +867,14 @@ const SPAWN_ERRORS: &str = r#"
 /// Spawns (linked) a child whose configuration leaves no room for the
 /// guest's one page of memory, then the same child with room for it.
 const UNINSTANTIABLE: &str = r#"
-  (data (i32.const 0x100) "nothing")
-  (func (export "nothing"))
+  (data (i32.const 0x100) "wait")
+  ;; Waits, so that it still exists when its parent asks.
+  (func (export "wait")
+    (drop (call $receive (i32.const 0) (i32.const 0) (i64.const -1))))
   (func $try (param $config i64)
     (i64.store (i32.const 0) (i64.const 0))
     (call $report32 (call $spawn (i64.const 1) (local.get $config) (i64.const -1)
-      (i32.const 0x100) (i32.const 7) (i32.const 0x200) (i32.const 0) (i32.const 0))))
+      (i32.const 0x100) (i32.const 4) (i32.const 0x200) (i32.const 0) (i32.const 0))))
   (func (export "main")
     (local $config i64)
     (local.set $config (call $create_config))

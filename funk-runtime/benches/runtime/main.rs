@@ -116,7 +116,9 @@ async fn run(runtime: &Runtime, module: &Module, scenario: &Scenario) -> f64 {
 }
 
 /// The runtime's settings: the defaults, or with `FUNK_BENCH_POOLING=N`
-/// Wasmtime's pooling allocator for N processes of 64 MiB memory each.
+/// Wasmtime's pooling allocator for N processes of 64 MiB memory each,
+/// and with `FUNK_BENCH_RESERVATION_MIB=M` a reservation of M MiB per
+/// memory.
 fn settings(engine: EngineKind) -> Settings {
     let pooling = std::env::var("FUNK_BENCH_POOLING")
         .ok()
@@ -129,6 +131,7 @@ fn settings(engine: EngineKind) -> Settings {
     Settings {
         engine,
         pooling,
+        memory_reservation: program::memory_reservation_from_env(),
         ..Settings::default()
     }
 }
@@ -144,6 +147,12 @@ fn main() {
         .iter()
         .filter(|s| filter.as_ref().is_none_or(|f| s.name.contains(f.as_str())))
         .collect();
+    // `FUNK_BENCH_ENGINE=wasmtime` (or `wasmer`) measures one engine only,
+    // e.g. under a profiler.
+    let engines: Vec<EngineKind> = match std::env::var("FUNK_BENCH_ENGINE") {
+        Ok(name) => vec![name.parse().expect("FUNK_BENCH_ENGINE: wasmtime or wasmer")],
+        Err(_) => vec![EngineKind::Wasmtime, EngineKind::Wasmer],
+    };
     let wasm = guest();
     let executor = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -167,6 +176,10 @@ fn main() {
             format!("{:.2}", floor_ct / 1000.0),
         ];
         for engine in [EngineKind::Wasmtime, EngineKind::Wasmer] {
+            if !engines.contains(&engine) {
+                row.push("-".into());
+                continue;
+            }
             let ns = executor.block_on(async {
                 let runtime = Runtime::builder()
                     .settings(settings(engine))

@@ -94,14 +94,10 @@ fn trim_heap() -> u64 {
 }
 
 fn settings(engine: EngineKind) -> Settings {
-    let memory_reservation = std::env::var("FUNK_BENCH_RESERVATION_MIB")
-        .ok()
-        .and_then(|m| m.parse::<u64>().ok())
-        .map(|mib| mib << 20);
     Settings {
         engine,
         max_processes: 2_000_000,
-        memory_reservation,
+        memory_reservation: program::memory_reservation_from_env(),
         ..Settings::default()
     }
 }

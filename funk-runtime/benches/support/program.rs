@@ -54,3 +54,12 @@ pub async fn run_program(
     let printed = String::from_utf8(captured.contents()).expect("UTF-8 output");
     (exit.status, printed)
 }
+
+/// `Settings::memory_reservation` from `FUNK_BENCH_RESERVATION_MIB` (in
+/// MiB), if set.
+pub fn memory_reservation_from_env() -> Option<u64> {
+    std::env::var("FUNK_BENCH_RESERVATION_MIB")
+        .ok()
+        .and_then(|mib| mib.parse::<u64>().ok())
+        .map(|mib| mib << 20)
+}

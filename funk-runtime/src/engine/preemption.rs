@@ -17,7 +17,7 @@
 //! injected counter ([`Preemption::default_for`]).
 //!
 //! With the injected counter, every module is rewritten by
-//! [`preempt::instrument`](crate::preempt::instrument) when it is compiled
+//! [`preempt::instrument`] when it is compiled
 //! (never per spawn): it counts its own work and calls the host's
 //! `funk::yield` when a slice is spent. That host function (the
 //! `PreemptionApi` block) accounts the slice against the process's
