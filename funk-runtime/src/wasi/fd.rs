@@ -28,7 +28,7 @@ use super::Errno;
 use super::Wasi;
 use super::fs::DirEntry;
 use super::records::{
-    FILETYPE_CHARACTER_DEVICE, FILETYPE_DIRECTORY, FILETYPE_SOCKET_STREAM, Fdstat,
+    FILETYPE_CHARACTER_DEVICE, FILETYPE_DIRECTORY, FILETYPE_SOCKET_STREAM, FILETYPE_UNKNOWN, Fdstat,
 };
 use super::rights;
 use super::sock::Socket;
@@ -82,15 +82,21 @@ pub struct Descriptor {
 }
 
 impl Descriptor {
-    /// A stdio descriptor.
-    pub fn stdio(kind: Kind) -> Descriptor {
+    /// A stdio descriptor: a character device if it is a terminal, of an
+    /// unknown type otherwise (a pipe or a capture), as `wasmtime-wasi`
+    /// reports them, so that a guest's `isatty` tells the truth.
+    pub fn stdio(kind: Kind, terminal: bool) -> Descriptor {
         let rights = match kind {
             Kind::Stdin => rights::STDIN,
             _ => rights::STDOUT,
         };
         Descriptor {
             kind,
-            filetype: FILETYPE_CHARACTER_DEVICE,
+            filetype: if terminal {
+                FILETYPE_CHARACTER_DEVICE
+            } else {
+                FILETYPE_UNKNOWN
+            },
             rights,
             inheriting: 0,
             flags: 0,
@@ -297,7 +303,7 @@ mod tests {
     fn stdio() -> Fds {
         let mut fds = Fds::new();
         for kind in [Kind::Stdin, Kind::Stdout, Kind::Stderr] {
-            fds.insert(Descriptor::stdio(kind)).unwrap();
+            fds.insert(Descriptor::stdio(kind, true)).unwrap();
         }
         fds
     }
@@ -313,8 +319,8 @@ mod tests {
         assert_eq!(fds.get(fds.fd(u32::MAX)).unwrap_err(), Errno::BadF);
         fds.close(fds.fd(1)).unwrap();
         assert_eq!(fds.close(fds.fd(1)).unwrap_err(), Errno::BadF);
-        assert_eq!(fds.insert(Descriptor::stdio(Kind::Stderr)), Ok(1));
-        assert_eq!(fds.insert(Descriptor::stdio(Kind::Stderr)), Ok(4));
+        assert_eq!(fds.insert(Descriptor::stdio(Kind::Stderr, true)), Ok(1));
+        assert_eq!(fds.insert(Descriptor::stdio(Kind::Stderr, true)), Ok(4));
     }
 
     #[test]
@@ -323,7 +329,7 @@ mod tests {
         // The call lifted fd 1; during it, 1 is closed and reopened.
         let lifted = fds.fd(1);
         fds.close(lifted).unwrap();
-        assert_eq!(fds.insert(Descriptor::stdio(Kind::Stdin)), Ok(1));
+        assert_eq!(fds.insert(Descriptor::stdio(Kind::Stdin, true)), Ok(1));
         assert_eq!(fds.get(lifted).unwrap_err(), Errno::BadF);
         assert!(matches!(fds.get(fds.fd(1)).unwrap().kind, Kind::Stdin));
     }
@@ -338,12 +344,12 @@ mod tests {
         assert_eq!(fds.renumber(fds.fd(1), fds.fd(1)), Ok(()));
         assert!(matches!(fds.get(fds.fd(1)).unwrap().kind, Kind::Stderr));
         // The freed number is the next one handed out.
-        assert_eq!(fds.insert(Descriptor::stdio(Kind::Stdout)), Ok(2));
+        assert_eq!(fds.insert(Descriptor::stdio(Kind::Stdout, true)), Ok(2));
     }
 
     #[test]
     fn rights_are_checked() {
-        let d = Descriptor::stdio(Kind::Stdout);
+        let d = Descriptor::stdio(Kind::Stdout, true);
         assert!(d.need(rights::FD_WRITE).is_ok());
         assert_eq!(d.need(rights::FD_READ).unwrap_err(), Errno::NotCapable);
         assert_eq!(d.fdstat().rights_base, rights::STDOUT);

@@ -27,10 +27,7 @@ use super::fd::{Descriptor, Directory, Fd, Kind};
 use super::fs::{self, Open, Opened};
 use super::params::{GuestPath, ReadBufs, WriteBufs};
 use super::poll::{Poll, Wanted, event};
-use super::records::{
-    FILETYPE_CHARACTER_DEVICE, FILETYPE_DIRECTORY, FILETYPE_SOCKET_STREAM, Fdstat, Filestat,
-    Prestat,
-};
+use super::records::{FILETYPE_DIRECTORY, FILETYPE_SOCKET_STREAM, Fdstat, Filestat, Prestat};
 use super::rights as r;
 use super::sock::Live;
 use super::strings::{Args, Bytes, Environ, Pointers};
@@ -236,8 +233,10 @@ impl Wasi {
         let sub = match (class, read) {
             (Class::Stdin, true) => Sub::Stdin,
             (Class::Output, false) => Sub::Now,
-            // Regular files are always ready, the witx says.
-            (Class::File, _) => Sub::Now,
+            // Regular files are always ready, the witx says; a read
+            // reports how much is left before the end of the file.
+            (Class::File, true) => Sub::FileRead(self.bytes_left(fd)),
+            (Class::File, false) => Sub::Now,
             (Class::Socket, _) => match self.socket(fd, 0) {
                 Ok((socket, _)) => Sub::Socket(
                     socket,
@@ -261,6 +260,16 @@ impl Wasi {
         }
     }
 
+    /// The bytes of file `fd` after its cursor (0 if that cannot be told).
+    fn bytes_left(&self, fd: Fd) -> u64 {
+        let Ok(Kind::File(file)) = self.fds.get(fd).map(|d| &d.kind) else {
+            return 0;
+        };
+        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let position = (&**file).stream_position().unwrap_or(0);
+        size.saturating_sub(position)
+    }
+
     /// Writes the events of the subscriptions that have fired by now into
     /// `poll.events`, in subscription order; returns how many.
     fn fired(&self, poll: &mut Poll<'_>, subs: &[Sub]) -> usize {
@@ -270,6 +279,8 @@ impl Wasi {
             let ready = match sub {
                 Sub::Failed(errno) => Some(event(subscription, *errno as u16, 0, false)),
                 Sub::Now => Some(event(subscription, 0, 0, false)),
+                // At the end of the file, a hang-up, as `wasmtime-wasi` says.
+                Sub::FileRead(left) => Some(event(subscription, 0, *left, *left == 0)),
                 Sub::At(Some(deadline)) if *deadline <= now => {
                     Some(event(subscription, 0, 0, false))
                 }
@@ -334,6 +345,8 @@ enum Sub {
     Failed(Errno),
     /// Fires at once.
     Now,
+    /// A regular file's read readiness: fires at once with the bytes left.
+    FileRead(u64),
     /// A clock that fires at this instant (`None`: never).
     At(Option<Instant>),
     /// Stdin becoming readable.
@@ -512,7 +525,7 @@ impl Wasi {
         let descriptor = self.fds.get(fd)?.need(r::FD_FILESTAT_GET)?;
         match &descriptor.kind {
             Kind::Stdin | Kind::Stdout | Kind::Stderr => Ok(Filestat {
-                filetype: FILETYPE_CHARACTER_DEVICE,
+                filetype: descriptor.filetype,
                 nlink: 1,
                 ..Filestat::default()
             }),

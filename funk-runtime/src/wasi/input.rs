@@ -15,6 +15,7 @@
 //! stream. One shared reader per source avoids both, and needs no runtime.
 
 use std::collections::VecDeque;
+use std::io::IsTerminal;
 use std::io::{IoSliceMut, Read};
 use std::sync::mpsc::{Sender, channel};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
@@ -30,8 +31,13 @@ pub struct Input(Source);
 
 #[derive(Debug)]
 enum Source {
+    /// The host process's stdin.
+    HostStdin(SharedReader),
     Reader(SharedReader),
-    Bytes { data: Vec<u8>, at: usize },
+    Bytes {
+        data: Vec<u8>,
+        at: usize,
+    },
     Empty,
 }
 
@@ -40,7 +46,7 @@ impl Input {
     pub fn stdin() -> Input {
         static STDIN: OnceLock<SharedReader> = OnceLock::new();
         let reader = STDIN.get_or_init(|| SharedReader::spawn(std::io::stdin()));
-        Input(Source::Reader(reader.clone()))
+        Input(Source::HostStdin(reader.clone()))
     }
 
     /// No input: every read is at the end.
@@ -60,11 +66,17 @@ impl Input {
         Input(Source::Reader(SharedReader::spawn(reader)))
     }
 
+    /// Whether this is a terminal: only the host's stdin can be, when the
+    /// host's is one.
+    pub fn is_terminal(&self) -> bool {
+        matches!(self.0, Source::HostStdin(_)) && std::io::stdin().is_terminal()
+    }
+
     /// Reads into `bufs`, in order; `Ok(0)` at the end. Waits (without
     /// blocking the thread) until there is data or the end.
     pub(crate) async fn read(&mut self, bufs: &mut [IoSliceMut<'_>]) -> std::io::Result<usize> {
         match &mut self.0 {
-            Source::Reader(reader) => reader.read(bufs).await,
+            Source::HostStdin(reader) | Source::Reader(reader) => reader.read(bufs).await,
             Source::Bytes { data, at } => {
                 let mut rest = &data[*at..];
                 let mut copied = 0;
@@ -85,7 +97,7 @@ impl Input {
     /// whether the end has been reached (`poll_oneoff`'s `fd_read`).
     pub(crate) async fn ready(&mut self) -> (u64, bool) {
         match &mut self.0 {
-            Source::Reader(reader) => reader.ready().await,
+            Source::HostStdin(reader) | Source::Reader(reader) => reader.ready().await,
             Source::Bytes { .. } | Source::Empty => self.peek().expect("never waits"),
         }
     }
@@ -93,7 +105,7 @@ impl Input {
     /// What [`ready`](Self::ready) would return, if it would not wait.
     pub(crate) fn peek(&self) -> Option<(u64, bool)> {
         match &self.0 {
-            Source::Reader(reader) => reader.peek(),
+            Source::HostStdin(reader) | Source::Reader(reader) => reader.peek(),
             Source::Bytes { data, at } => {
                 let left = (data.len() - *at) as u64;
                 Some((left, left == 0))

@@ -229,7 +229,11 @@ impl Wasi {
             blocking,
         } = setup;
         let mut fds = Fds::new();
-        let stdio = [Kind::Stdin, Kind::Stdout, Kind::Stderr].map(Descriptor::stdio);
+        let stdio = [
+            Descriptor::stdio(Kind::Stdin, stdin.is_terminal()),
+            Descriptor::stdio(Kind::Stdout, stdout.is_terminal()),
+            Descriptor::stdio(Kind::Stderr, stderr.is_terminal()),
+        ];
         let preopens = preopens
             .into_iter()
             .map(|p| Descriptor::preopen(p.dir, p.guest));

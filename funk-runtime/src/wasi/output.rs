@@ -13,6 +13,7 @@
 //! buffers in place, so a write copies the guest's bytes once, into the
 //! sink.
 
+use std::io::IsTerminal;
 use std::io::{IoSlice, Write};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -58,6 +59,16 @@ impl Output {
     pub fn capture() -> (Output, Captured) {
         let bytes = Arc::new(Mutex::new(Vec::new()));
         (Output(Sink::Capture(bytes.clone())), Captured(bytes))
+    }
+
+    /// Whether this is a terminal: only the host's stdout or stderr can be,
+    /// when the host's is one.
+    pub fn is_terminal(&self) -> bool {
+        match self.0 {
+            Sink::Stdout => std::io::stdout().is_terminal(),
+            Sink::Stderr => std::io::stderr().is_terminal(),
+            Sink::Capture(_) | Sink::Null => false,
+        }
     }
 
     /// A sink that discards everything (and reports it written).

@@ -31,8 +31,85 @@ fn main() {
         Some("fifo") => println!("fifo {:?}", std::fs::read_to_string("/data/fifo").unwrap()),
         Some("bench-file") => fs::big_file(args[2].parse().unwrap()),
         Some("bench-lines") => lines(args[2].parse().unwrap()),
+        Some("sock-echo") => sock_echo(),
         _ => everything(&args),
     }
+}
+
+/// Accepts one connection on the listening socket the host gave as
+/// descriptor 3 (`sock_accept`), peeks at the request and then reads it to
+/// its end (`sock_recv`), answers it in upper case (`sock_send`) and shuts
+/// the connection down (`sock_shutdown`).
+fn sock_echo() {
+    use std::net::{Shutdown, TcpListener};
+    use std::os::wasi::io::{AsRawFd, FromRawFd};
+    // SAFETY: the host passes a listening socket as descriptor 3 and
+    // nothing else in this program uses that descriptor.
+    let listener = unsafe { TcpListener::from_raw_fd(3) };
+    let (stream, _) = listener.accept().unwrap();
+    let fd = stream.as_raw_fd() as u32;
+    let mut peeked = [0u8; 5];
+    let (n, _) = sock_recv(fd, &mut peeked, RECV_PEEK);
+    let mut request = Vec::new();
+    loop {
+        let mut chunk = [0u8; 7];
+        let (n, _) = sock_recv(fd, &mut chunk, 0);
+        if n == 0 {
+            break;
+        }
+        request.extend_from_slice(&chunk[..n]);
+    }
+    assert_eq!(&request[..n], &peeked[..n], "peeking does not consume");
+    let answer = request.to_ascii_uppercase();
+    let mut sent = 0;
+    while sent < answer.len() {
+        sent += sock_send(fd, &answer[sent..]);
+    }
+    stream.shutdown(Shutdown::Both).unwrap();
+    println!("peeked {n} bytes, echoed {} bytes", request.len());
+}
+
+const RECV_PEEK: u16 = 1;
+
+#[link(wasm_import_module = "wasi_snapshot_preview1")]
+unsafe extern "C" {
+    #[link_name = "sock_recv"]
+    fn wasi_sock_recv(
+        fd: u32,
+        iovs: *const [usize; 2],
+        iovs_len: usize,
+        flags: u16,
+        received: *mut usize,
+        out_flags: *mut u16,
+    ) -> u16;
+    #[link_name = "sock_send"]
+    fn wasi_sock_send(
+        fd: u32,
+        iovs: *const [usize; 2],
+        iovs_len: usize,
+        flags: u16,
+        sent: *mut usize,
+    ) -> u16;
+}
+
+/// `sock_recv` into `buf`: the bytes received and the output flags.
+fn sock_recv(fd: u32, buf: &mut [u8], flags: u16) -> (usize, u16) {
+    let iov = [buf.as_mut_ptr() as usize, buf.len()];
+    let (mut received, mut out_flags) = (0, 0);
+    // SAFETY: one iovec describing `buf`; both out-pointers are locals.
+    let errno = unsafe { wasi_sock_recv(fd, &iov, 1, flags, &mut received, &mut out_flags) };
+    assert_eq!(errno, 0, "sock_recv");
+    (received, out_flags)
+}
+
+/// `sock_send` of `data`: the bytes sent.
+fn sock_send(fd: u32, data: &[u8]) -> usize {
+    let iov = [data.as_ptr() as usize, data.len()];
+    let mut sent = 0;
+    // SAFETY: one ciovec describing `data`; the out-pointer is a local.
+    let errno = unsafe { wasi_sock_send(fd, &iov, 1, 0, &mut sent) };
+    assert_eq!(errno, 0, "sock_send");
+    sent
 }
 
 /// Writes `count` short lines to stdout, one `fd_write` each.
