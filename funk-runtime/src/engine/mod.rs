@@ -27,6 +27,8 @@ mod epoch;
 mod imports;
 mod limits;
 pub mod preemption;
+#[cfg(feature = "wasmtime")]
+mod stacks;
 
 pub(crate) use imports::ImportPlan;
 pub use limits::MemoryLimit;

@@ -111,6 +111,7 @@ impl WasmtimeEngine {
                 .memory_reservation_for_growth(bytes);
         }
         if let Some(pooling) = settings.pooling {
+            // The pool has stacks of its own.
             let mut pool = PoolingAllocationConfig::default();
             pool.total_core_instances(pooling.instances)
                 .total_memories(pooling.instances)
@@ -120,6 +121,8 @@ impl WasmtimeEngine {
                     usize::try_from(pooling.memory_per_instance).unwrap_or(usize::MAX),
                 );
             config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        } else {
+            config.with_host_stack(Arc::new(super::stacks::StackCache::new()));
         }
         let engine = wasmtime::Engine::new(&config).map_err(|e| fail(format!("{e:#}")))?;
         let mut linker = Linker::new(&engine);

@@ -1,0 +1,220 @@
+//! Fiber stacks for Wasmtime processes, kept for the next process.
+//!
+//! Each Wasmtime process runs on a fiber whose stack, with Wasmtime's
+//! on-demand allocator, is a fresh `mmap`, an `mprotect` for its guard
+//! page, page faults as the guest first touches it, and a `munmap` when the
+//! process ends: a large part of what a spawn costs. [`StackCache`] (the
+//! engine's [`StackCreator`]) keeps up to [`KEEP`] stacks of processes that
+//! ended and hands them to the next ones, already mapped, guarded and
+//! faulted in. A stack is reused only once the fiber that ran on it is gone
+//! (Wasmtime drops a stack only then), never shared. Like the pooling
+//! allocator's stacks, a reused stack is not zeroed unless Wasmtime asks
+//! for it (`async_stack_zeroing`): compiled code never reads a stack slot
+//! before writing it, and a guest cannot address its native stack.
+
+use std::ops::Range;
+use std::ptr::NonNull;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use rustix::mm::{MapFlags, MprotectFlags, ProtFlags, mmap_anonymous, mprotect, munmap};
+use wasmtime::{StackCreator, StackMemory};
+
+/// Most stacks kept for reuse: enough for the spawns of a busy node, few
+/// enough that the touched pages kept (a few KiB each) stay small.
+pub(crate) const KEEP: usize = 256;
+
+/// The engine's fiber stacks: new ones mapped on demand, those of ended
+/// processes kept for the next.
+#[derive(Debug)]
+pub(crate) struct StackCache {
+    free: Arc<FreeStacks>,
+}
+
+/// The stacks kept, shared by the cache and every stack it handed out.
+#[derive(Debug)]
+struct FreeStacks(Mutex<Vec<Mapping>>);
+
+impl StackCache {
+    pub(crate) fn new() -> Self {
+        StackCache {
+            free: Arc::new(FreeStacks(Mutex::new(Vec::with_capacity(KEEP)))),
+        }
+    }
+}
+
+impl FreeStacks {
+    /// A kept stack of `size` bytes, if there is one.
+    fn take(&self, size: usize) -> Option<Mapping> {
+        let mut free = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        match free.pop() {
+            Some(mapping) if mapping.size == size => Some(mapping),
+            // Another size: the engine's stack size is fixed, so only a
+            // stack made before a configuration change; drop it.
+            Some(_) | None => None,
+        }
+    }
+
+    /// Keeps `mapping` for the next stack, or unmaps it if enough are kept.
+    fn give_back(&self, mapping: Mapping) {
+        let mut free = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if free.len() < KEEP {
+            free.push(mapping);
+        }
+    }
+}
+
+// SAFETY: `new_stack` returns stacks that satisfy `StackMemory`'s contract
+// (see `CachedStack`): page-aligned, a whole number of pages, a guard page
+// below, each owned by one stack at a time.
+unsafe impl StackCreator for StackCache {
+    fn new_stack(&self, size: usize, zeroed: bool) -> wasmtime::Result<Box<dyn StackMemory>> {
+        let reused = if zeroed { None } else { self.free.take(size) };
+        let mapping = match reused {
+            Some(mapping) => mapping,
+            None => Mapping::new(size)
+                .map_err(|e| wasmtime::Error::msg(format!("cannot map a fiber stack: {e}")))?,
+        };
+        Ok(Box::new(CachedStack {
+            mapping: Some(mapping),
+            free: self.free.clone(),
+        }))
+    }
+}
+
+/// One anonymous mapping: a guard page, then `size` bytes of stack.
+#[derive(Debug)]
+struct Mapping {
+    base: NonNull<u8>,
+    guard: usize,
+    size: usize,
+}
+
+// SAFETY: a `Mapping` is memory that only its owner uses; moving or
+// sharing the owner between threads moves nothing else.
+unsafe impl Send for Mapping {}
+// SAFETY: as for `Send`: `&Mapping` only reads its address and sizes.
+unsafe impl Sync for Mapping {}
+
+impl Mapping {
+    fn new(size: usize) -> std::io::Result<Mapping> {
+        let page = rustix::param::page_size();
+        let size = size
+            .checked_next_multiple_of(page)
+            .ok_or(std::io::ErrorKind::InvalidInput)?;
+        let len = size
+            .checked_add(page)
+            .ok_or(std::io::ErrorKind::InvalidInput)?;
+        // SAFETY: a new private anonymous mapping at an address the kernel
+        // chooses: it overlaps nothing, and nothing else refers to it.
+        let base = unsafe {
+            mmap_anonymous(
+                std::ptr::null_mut(),
+                len,
+                ProtFlags::READ | ProtFlags::WRITE,
+                MapFlags::PRIVATE,
+            )
+        }?;
+        // SAFETY: `base..base + page` is the first page of the mapping just
+        // made, which nothing uses yet; it becomes the guard.
+        if let Err(error) = unsafe { mprotect(base, page, MprotectFlags::empty()) } {
+            // SAFETY: the whole mapping just made, unused.
+            let _ = unsafe { munmap(base, len) };
+            return Err(error.into());
+        }
+        let base = NonNull::new(base.cast::<u8>()).ok_or(std::io::ErrorKind::Other)?;
+        Ok(Mapping {
+            base,
+            guard: page,
+            size,
+        })
+    }
+
+    fn start(&self) -> usize {
+        self.base.as_ptr() as usize
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: the mapping made in `new`, whole; a `Mapping` is dropped
+        // only when no stack uses it (see `CachedStack`).
+        let _ = unsafe { munmap(self.base.as_ptr().cast(), self.guard + self.size) };
+    }
+}
+
+/// A stack handed to Wasmtime; dropped when its fiber is gone, which gives
+/// the mapping back to the cache.
+struct CachedStack {
+    mapping: Option<Mapping>,
+    free: Arc<FreeStacks>,
+}
+
+impl CachedStack {
+    fn mapping(&self) -> &Mapping {
+        self.mapping.as_ref().expect("present until dropped")
+    }
+}
+
+// SAFETY: `top`, `range` and `guard_range` describe the owned mapping: a
+// page-aligned guard page, then a whole number of pages of stack that no
+// one else uses while this stack lives.
+unsafe impl StackMemory for CachedStack {
+    fn top(&self) -> *mut u8 {
+        let mapping = self.mapping();
+        mapping
+            .base
+            .as_ptr()
+            .wrapping_add(mapping.guard + mapping.size)
+    }
+
+    fn range(&self) -> Range<usize> {
+        let mapping = self.mapping();
+        let bottom = mapping.start() + mapping.guard;
+        bottom..bottom + mapping.size
+    }
+
+    fn guard_range(&self) -> Range<*mut u8> {
+        let mapping = self.mapping();
+        mapping.base.as_ptr()..mapping.base.as_ptr().wrapping_add(mapping.guard)
+    }
+}
+
+impl Drop for CachedStack {
+    fn drop(&mut self) {
+        if let Some(mapping) = self.mapping.take() {
+            self.free.give_back(mapping);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stack_is_reused_only_after_it_was_dropped() {
+        let cache = StackCache::new();
+        let size = 64 * 1024;
+        let first = cache.new_stack(size, false).unwrap();
+        let second = cache.new_stack(size, false).unwrap();
+        assert_ne!(first.top(), second.top());
+        let top = first.top();
+        assert_eq!(first.range().len(), size);
+        assert_eq!(first.range().end, top as usize);
+        assert_eq!(first.guard_range().end as usize, first.range().start);
+        drop(first);
+        let third = cache.new_stack(size, false).unwrap();
+        assert_eq!(third.top(), top, "the dropped stack comes back");
+        // Asked for zeroed memory: a fresh mapping, which is.
+        let zeroed = cache.new_stack(size, true).unwrap();
+        assert_ne!(zeroed.top(), top);
+        // SAFETY: the range is this live stack's own writable memory.
+        let bytes = unsafe {
+            std::slice::from_raw_parts(zeroed.range().start as *const u8, zeroed.range().len())
+        };
+        assert!(bytes.iter().all(|b| *b == 0));
+        drop((second, third, zeroed));
+        // The three live stacks (the first came back as the third) are kept.
+        assert_eq!(cache.free.0.lock().unwrap().len(), 3);
+    }
+}
