@@ -5,18 +5,20 @@
 //! page, page faults as the guest first touches it, and a `munmap` when the
 //! process ends: a large part of what a spawn costs. [`StackCache`] (the
 //! engine's [`StackCreator`]) keeps up to [`KEEP`] stacks of processes that
-//! ended and hands them to the next ones, already mapped, guarded and
-//! faulted in. A stack is reused only once the fiber that ran on it is gone
-//! (Wasmtime drops a stack only then), never shared. Like the pooling
-//! allocator's stacks, a reused stack is not zeroed unless Wasmtime asks
-//! for it (`async_stack_zeroing`): compiled code never reads a stack slot
-//! before writing it, and a guest cannot address its native stack.
+//! ended and hands them to the next ones, already mapped and guarded. A
+//! stack is reused only once the fiber that ran on it is gone (Wasmtime
+//! drops a stack only then), never shared, and its pages are given back to
+//! the kernel first (`MADV_DONTNEED`, as Wasmtime's pooling allocator does
+//! by default), so the next process finds it zero-filled, as a fresh
+//! mapping would be: nothing of one process's stack reaches another.
 
 use std::ops::Range;
 use std::ptr::NonNull;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use rustix::mm::{MapFlags, MprotectFlags, ProtFlags, mmap_anonymous, mprotect, munmap};
+use rustix::mm::{
+    Advice, MapFlags, MprotectFlags, ProtFlags, madvise, mmap_anonymous, mprotect, munmap,
+};
 use wasmtime::{StackCreator, StackMemory};
 
 /// Most stacks kept for reuse: enough for the spawns of a busy node, few
@@ -54,8 +56,15 @@ impl FreeStacks {
         }
     }
 
-    /// Keeps `mapping` for the next stack, or unmaps it if enough are kept.
+    /// Keeps `mapping` for the next stack, zero-filled, or unmaps it if
+    /// enough are kept (or it cannot be cleared).
     fn give_back(&self, mapping: Mapping) {
+        if self.0.lock().unwrap_or_else(PoisonError::into_inner).len() >= KEEP {
+            return;
+        }
+        if mapping.clear().is_err() {
+            return;
+        }
         let mut free = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         if free.len() < KEEP {
             free.push(mapping);
@@ -67,8 +76,10 @@ impl FreeStacks {
 // (see `CachedStack`): page-aligned, a whole number of pages, a guard page
 // below, each owned by one stack at a time.
 unsafe impl StackCreator for StackCache {
-    fn new_stack(&self, size: usize, zeroed: bool) -> wasmtime::Result<Box<dyn StackMemory>> {
-        let reused = if zeroed { None } else { self.free.take(size) };
+    fn new_stack(&self, size: usize, _zeroed: bool) -> wasmtime::Result<Box<dyn StackMemory>> {
+        // Kept stacks are zero-filled (`give_back` clears them), so one
+        // serves whether or not Wasmtime asks for zeroed memory.
+        let reused = self.free.take(size);
         let mapping = match reused {
             Some(mapping) => mapping,
             None => Mapping::new(size)
@@ -131,6 +142,17 @@ impl Mapping {
 
     fn start(&self) -> usize {
         self.base.as_ptr() as usize
+    }
+
+    /// Gives the stack's pages back to the kernel: the next touch of each
+    /// finds a zero-filled page.
+    fn clear(&self) -> std::io::Result<()> {
+        let stack = self.base.as_ptr().wrapping_add(self.guard);
+        // SAFETY: the stack part of this mapping, which no fiber uses any
+        // more (the stack that used it was dropped); `MADV_DONTNEED` on a
+        // private anonymous mapping only replaces its pages with zero ones.
+        unsafe { madvise(stack.cast(), self.size, Advice::LinuxDontNeed) }?;
+        Ok(())
     }
 }
 
@@ -202,19 +224,22 @@ mod tests {
         assert_eq!(first.range().len(), size);
         assert_eq!(first.range().end, top as usize);
         assert_eq!(first.guard_range().end as usize, first.range().start);
+        // A process writes on its stack...
+        let written = first.range();
+        // SAFETY: the range is this live stack's own writable memory, and
+        // nothing else uses it.
+        unsafe { std::ptr::write_bytes(written.start as *mut u8, 0xa5, written.len()) };
         drop(first);
+        // ...and the next one gets the same stack, zero-filled.
         let third = cache.new_stack(size, false).unwrap();
         assert_eq!(third.top(), top, "the dropped stack comes back");
-        // Asked for zeroed memory: a fresh mapping, which is.
-        let zeroed = cache.new_stack(size, true).unwrap();
-        assert_ne!(zeroed.top(), top);
-        // SAFETY: the range is this live stack's own writable memory.
+        // SAFETY: as above, for the live `third`.
         let bytes = unsafe {
-            std::slice::from_raw_parts(zeroed.range().start as *const u8, zeroed.range().len())
+            std::slice::from_raw_parts(third.range().start as *const u8, third.range().len())
         };
         assert!(bytes.iter().all(|b| *b == 0));
-        drop((second, third, zeroed));
-        // The three live stacks (the first came back as the third) are kept.
-        assert_eq!(cache.free.0.lock().unwrap().len(), 3);
+        drop((second, third));
+        // Both stacks (the first came back as the third) are kept.
+        assert_eq!(cache.free.0.lock().unwrap().len(), 2);
     }
 }
