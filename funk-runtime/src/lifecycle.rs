@@ -106,9 +106,12 @@ pub(crate) fn spawn(
             return Err(SpawnError::Instantiate(message));
         }
     };
-    shared
-        .handle
-        .spawn(drive(node.clone(), process.clone(), body, request.exit));
+    shared.handle.spawn(crate::wasi::in_process_task(drive(
+        node.clone(),
+        process.clone(),
+        body,
+        request.exit,
+    )));
     Ok(process)
 }
 

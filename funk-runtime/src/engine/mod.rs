@@ -27,7 +27,8 @@ mod epoch;
 mod imports;
 mod limits;
 pub mod preemption;
-#[cfg(feature = "wasmtime")]
+// `MADV_DONTNEED`'s zero-fill is Linux's; elsewhere Wasmtime's own stacks.
+#[cfg(all(feature = "wasmtime", any(target_os = "linux", target_os = "android")))]
 mod stacks;
 
 pub(crate) use imports::ImportPlan;

@@ -5,7 +5,8 @@
 //! page, page faults as the guest first touches it, and a `munmap` when the
 //! process ends: a large part of what a spawn costs. [`StackCache`] (the
 //! engine's [`StackCreator`]) keeps up to [`KEEP`] stacks of processes that
-//! ended and hands them to the next ones, already mapped and guarded. A
+//! ended and hands them to the next ones, already mapped and guarded (the
+//! system calls saved; the first touches still fault the pages in). A
 //! stack is reused only once the fiber that ran on it is gone (Wasmtime
 //! drops a stack only then), never shared, and its pages are given back to
 //! the kernel first (`MADV_DONTNEED`, as Wasmtime's pooling allocator does
@@ -21,9 +22,9 @@ use rustix::mm::{
 };
 use wasmtime::{StackCreator, StackMemory};
 
-/// Most stacks kept for reuse: enough for the spawns of a busy node, few
-/// enough that the touched pages kept (a few KiB each) stay small.
-pub(crate) const KEEP: usize = 256;
+/// Most stacks kept for reuse: enough for the spawns of a busy node; each
+/// holds address space only (its pages are given back), 2 MiB by default.
+pub(crate) const KEEP: usize = 64;
 
 /// The engine's fiber stacks: new ones mapped on demand, those of ended
 /// processes kept for the next.
@@ -45,14 +46,19 @@ impl StackCache {
 }
 
 impl FreeStacks {
-    /// A kept stack of `size` bytes, if there is one.
+    /// A kept stack made for `size` bytes, if there is one.
     fn take(&self, size: usize) -> Option<Mapping> {
         let mut free = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         match free.pop() {
-            Some(mapping) if mapping.size == size => Some(mapping),
-            // Another size: the engine's stack size is fixed, so only a
-            // stack made before a configuration change; drop it.
-            Some(_) | None => None,
+            Some(mapping) if mapping.requested == size => Some(mapping),
+            // Another size: the engine's stack size is fixed, so this cannot
+            // happen; such a stack is dropped (unmapped) after the unlock.
+            Some(other) => {
+                drop(free);
+                drop(other);
+                None
+            }
+            None => None,
         }
     }
 
@@ -92,12 +98,14 @@ unsafe impl StackCreator for StackCache {
     }
 }
 
-/// One anonymous mapping: a guard page, then `size` bytes of stack.
+/// One anonymous mapping: a guard page, then `size` bytes of stack (the
+/// `requested` size rounded up to whole pages, at least one).
 #[derive(Debug)]
 struct Mapping {
     base: NonNull<u8>,
     guard: usize,
     size: usize,
+    requested: usize,
 }
 
 // SAFETY: a `Mapping` is memory that only its owner uses; moving or
@@ -107,9 +115,10 @@ unsafe impl Send for Mapping {}
 unsafe impl Sync for Mapping {}
 
 impl Mapping {
-    fn new(size: usize) -> std::io::Result<Mapping> {
+    fn new(requested: usize) -> std::io::Result<Mapping> {
         let page = rustix::param::page_size();
-        let size = size
+        let size = requested
+            .max(1)
             .checked_next_multiple_of(page)
             .ok_or(std::io::ErrorKind::InvalidInput)?;
         let len = size
@@ -125,19 +134,21 @@ impl Mapping {
                 MapFlags::PRIVATE,
             )
         }?;
-        // SAFETY: `base..base + page` is the first page of the mapping just
-        // made, which nothing uses yet; it becomes the guard.
-        if let Err(error) = unsafe { mprotect(base, page, MprotectFlags::empty()) } {
-            // SAFETY: the whole mapping just made, unused.
-            let _ = unsafe { munmap(base, len) };
-            return Err(error.into());
-        }
-        let base = NonNull::new(base.cast::<u8>()).ok_or(std::io::ErrorKind::Other)?;
-        Ok(Mapping {
+        // A successful mmap never returns null; the check keeps the type.
+        let Some(base) = NonNull::new(base.cast::<u8>()) else {
+            return Err(std::io::ErrorKind::Other.into());
+        };
+        let mapping = Mapping {
             base,
             guard: page,
             size,
-        })
+            requested,
+        };
+        // SAFETY: `base..base + page` is the first page of the mapping just
+        // made, which nothing uses yet; it becomes the guard. On failure,
+        // dropping `mapping` unmaps the whole of it.
+        unsafe { mprotect(mapping.base.as_ptr().cast(), page, MprotectFlags::empty()) }?;
+        Ok(mapping)
     }
 
     fn start(&self) -> usize {

@@ -122,6 +122,7 @@ impl WasmtimeEngine {
                 );
             config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         } else {
+            #[cfg(any(target_os = "linux", target_os = "android"))]
             config.with_host_stack(Arc::new(super::stacks::StackCache::new()));
         }
         let engine = wasmtime::Engine::new(&config).map_err(|e| fail(format!("{e:#}")))?;

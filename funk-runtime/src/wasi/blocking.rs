@@ -6,11 +6,12 @@
 //! writer yet, a network file system) would stop every other process on
 //! that thread. So by default ([`Blocking::Offload`]) each blocking
 //! operation of a WASI call first hands the executor thread's other work
-//! to another thread: on tokio's multi-thread runtime with
-//! `block_in_place` (the call then runs where it is, and the process goes
-//! on without waiting for a wake-up), on a current-thread runtime, where
-//! that is not possible, by running the operation on the blocking pool
-//! (`spawn_blocking`) and waiting for it. The first costs one thread
+//! to another thread: in a runtime process's task on tokio's multi-thread
+//! runtime with `block_in_place` (the call then runs where it is, and the
+//! process goes on without waiting for a wake-up); anywhere else (a
+//! current-thread runtime, a `LocalSet`, an embedder's own task, where
+//! `block_in_place` may be refused) by running the operation on the
+//! blocking pool (`spawn_blocking`) and waiting for it. The first costs one thread
 //! hand-off that nobody waits for; the second two that the process waits
 //! for (about 25 µs per operation on the project's machine: a 100 MiB
 //! file copied in 64 KiB chunks took 1.3x as long as on `wasmtime-wasi`
@@ -22,9 +23,25 @@
 //! Outside a tokio runtime there is no executor to keep free, and
 //! `Offload` runs inline too.
 
+use std::future::Future;
+
 use tokio::runtime::RuntimeFlavor;
 
 use super::Errno;
+
+tokio::task_local! {
+    /// Set while a runtime process's own task runs (see
+    /// [`in_process_task`]): a task the runtime spawned on its executor,
+    /// so a worker thread's, where `block_in_place` is allowed whenever
+    /// that executor is multi-threaded.
+    static IN_PROCESS_TASK: ();
+}
+
+/// Runs `task`, a process's task as the runtime spawns it, so that its
+/// blocking WASI operations may use `block_in_place`.
+pub(crate) fn in_process_task<F: Future>(task: F) -> impl Future<Output = F::Output> {
+    IN_PROCESS_TASK.scope((), task)
+}
 
 /// Where a process's blocking WASI operations run.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -51,7 +68,10 @@ impl Blocking {
         let handle = match self {
             Blocking::Inline => return work(),
             Blocking::Offload => match tokio::runtime::Handle::try_current() {
-                Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
+                Ok(handle)
+                    if handle.runtime_flavor() == RuntimeFlavor::MultiThread
+                        && IN_PROCESS_TASK.try_with(|_| ()).is_ok() =>
+                {
                     return tokio::task::block_in_place(work);
                 }
                 Ok(handle) => handle,
@@ -88,20 +108,39 @@ mod tests {
         assert_eq!(Blocking::Inline.run(|| Ok(1)).await, Ok(1));
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
-    async fn on_a_multi_thread_runtime_the_executor_moves_away_from_blocking_work() {
-        let (tx, rx) = std::sync::mpsc::channel::<()>();
-        // The only worker blocks in `work` until another task has run:
-        // that task can only run if the worker's queue moved elsewhere.
-        let other = tokio::spawn(async move { tx.send(()).unwrap() });
-        let result = Blocking::Offload
-            .run(move || {
+    /// Whether blocking `work` ran on its caller's thread. It returns only
+    /// once another task has run meanwhile, on a runtime of one worker: so
+    /// the executor went on either way.
+    async fn offload_from(in_process: bool) -> bool {
+        let caller = tokio::spawn(async move {
+            let (tx, rx) = std::sync::mpsc::channel::<()>();
+            // Blocks until another task has run: that task can only run if
+            // the worker's queue moved elsewhere.
+            let other = tokio::spawn(async move { tx.send(()).unwrap() });
+            let here = std::thread::current().id();
+            let blocking = Blocking::Offload.run(move || {
                 rx.recv().map_err(|_| Errno::Io)?;
-                Ok(5)
-            })
-            .await;
-        assert_eq!(result, Ok(5));
-        other.await.unwrap();
+                Ok(std::thread::current().id() == here)
+            });
+            let same_thread = if in_process {
+                in_process_task(blocking).await
+            } else {
+                blocking.await
+            };
+            other.await.unwrap();
+            same_thread.unwrap()
+        });
+        caller.await.unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn in_a_process_task_blocking_work_runs_in_place_and_the_executor_moves_on() {
+        assert!(offload_from(true).await);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn elsewhere_blocking_work_goes_to_the_blocking_pool() {
+        assert!(!offload_from(false).await);
     }
 
     #[test]

@@ -121,6 +121,7 @@ mod sock;
 mod strings;
 
 pub use blocking::Blocking;
+pub(crate) use blocking::in_process_task;
 pub use clock::ClockId;
 pub use errno::Errno;
 pub use exit::Exit;
