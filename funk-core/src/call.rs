@@ -117,14 +117,18 @@ pub trait HostApi {
 /// function. Unwinding stops here, never inside the engine: a panic from
 /// the payload's own destructor is caught as well (see
 /// [`drop_panic_payload`](crate::__private::drop_panic_payload)).
+///
+/// The error type is the backend's choice (a [`Trap`], or the engine's own
+/// error built from one): a backend that converts inside `shim` passes
+/// only the engine's (small) result out of the unwinding boundary.
 #[inline(always)]
-pub fn run_shim<R>(
+pub fn run_shim<R, E: From<Trap>>(
     info: &'static FuncInfo,
-    shim: impl FnOnce() -> Result<R, Trap>,
-) -> Result<R, Trap> {
+    shim: impl FnOnce() -> Result<R, E>,
+) -> Result<R, E> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(shim)) {
         Ok(result) => result,
-        Err(payload) => Err(Trap::panic(info.qualified, payload)),
+        Err(payload) => Err(E::from(Trap::panic(info.qualified, payload))),
     }
 }
 
@@ -164,7 +168,7 @@ mod tests {
 
     #[test]
     fn run_shim_stops_a_second_panic_from_the_payload_destructor() {
-        let result = run_shim::<()>(&INFO, || std::panic::panic_any(Bomb));
+        let result = run_shim::<(), Trap>(&INFO, || std::panic::panic_any(Bomb));
         let trap = result.unwrap_err();
         assert_eq!(
             trap.to_string(),

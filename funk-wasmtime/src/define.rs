@@ -71,12 +71,18 @@ macro_rules! define_arity {
                         info.namespace,
                         info.name,
                         move |mut caller: Caller<'_, T>, $($a: $A),*| -> wasmtime::Result<R::Native> {
-                            let result = if F::INFO.catch_panics {
-                                run_shim(F::INFO, || F::call(enter(&mut caller, get, F::INFO.memory), nest!($($a),*)))
-                            } else {
+                            // Converted inside the unwinding boundary, so only
+                            // Wasmtime's one-word error crosses it.
+                            let mut call = || {
                                 F::call(enter(&mut caller, get, F::INFO.memory), nest!($($a),*))
+                                    .map(R::into_native)
+                                    .map_err(to_wasmtime)
                             };
-                            result.map(R::into_native).map_err(to_wasmtime)
+                            if F::INFO.catch_panics {
+                                run_shim(F::INFO, call)
+                            } else {
+                                call()
+                            }
                         },
                     )
                 } else {
