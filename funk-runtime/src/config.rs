@@ -33,7 +33,33 @@ pub struct ProcessConfig {
     pub env: Vec<(String, String)>,
     /// Directories the process may open files under.
     pub preopens: Vec<Preopen>,
+    /// Directories a guest granted with `config_preopen_dir`, already
+    /// opened beneath one of the granting process's own (see
+    /// [`GrantedDir`]).
+    pub granted: Vec<GrantedDir>,
 }
+
+/// A directory one process gives the processes it spawns with a
+/// configuration (`lunatic::wasi::config_preopen_dir`): opened, with
+/// cap-std, beneath a directory the granting process may open itself, so
+/// a guest can pass on only what it has, never a host path of its choice.
+#[derive(Debug, Clone)]
+pub struct GrantedDir {
+    /// The directory: a capability, already open.
+    pub dir: std::sync::Arc<cap_std::fs::Dir>,
+    /// The name the processes spawned with it see it by.
+    pub guest: String,
+}
+
+/// Two grants are equal when they are the same opened directory under the
+/// same name.
+impl PartialEq for GrantedDir {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.dir, &other.dir) && self.guest == other.guest
+    }
+}
+
+impl Eq for GrantedDir {}
 
 /// A host directory made visible to the guest under a guest path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +99,7 @@ impl Default for ProcessConfig {
             args: Vec::new(),
             env: Vec::new(),
             preopens: Vec::new(),
+            granted: Vec::new(),
         }
     }
 }

@@ -35,7 +35,7 @@ pub mod state;
 pub mod timer;
 pub mod wasi;
 
-pub use config::{Preopen, ProcessConfig};
+pub use config::{GrantedDir, Preopen, ProcessConfig};
 pub use engine::{EngineKind, Preemption};
 pub use extension::Linkable;
 pub use lifecycle::SpawnError;

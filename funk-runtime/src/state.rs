@@ -89,26 +89,35 @@ pub struct ProcessState {
     pub(crate) extensions: Extensions,
 }
 
-/// The configuration's preopened directories, opened. One that cannot be
-/// opened (gone since the configuration was made) is left out, with a
-/// warning: the process runs without it.
+/// The configuration's preopened directories, opened, then the ones a
+/// guest granted. One that cannot be opened (gone since the configuration
+/// was made, or no descriptor left) is left out, with a warning: the
+/// process runs without it.
 fn preopens(config: &ProcessConfig) -> Vec<PreopenDir> {
-    config
-        .preopens
-        .iter()
-        .filter_map(
-            |preopen| match PreopenDir::open(&preopen.host, &preopen.guest) {
-                Ok(dir) => Some(dir),
-                Err(error) => {
-                    tracing::warn!(
-                        "cannot preopen {} for the guest: {error}",
-                        preopen.host.display()
-                    );
-                    None
-                }
-            },
-        )
-        .collect()
+    let given = config.preopens.iter().filter_map(|preopen| {
+        PreopenDir::open(&preopen.host, &preopen.guest)
+            .inspect_err(|error| {
+                tracing::warn!(
+                    "cannot preopen {} for the guest: {error}",
+                    preopen.host.display()
+                )
+            })
+            .ok()
+    });
+    let granted = config.granted.iter().filter_map(|granted| {
+        let dir = granted
+            .dir
+            .try_clone()
+            .inspect_err(|error| {
+                tracing::warn!("cannot pass on {} to the guest: {error}", granted.guest)
+            })
+            .ok()?;
+        Some(PreopenDir {
+            dir,
+            guest: granted.guest.clone(),
+        })
+    });
+    given.chain(granted).collect()
 }
 
 /// Where a process's blocking WASI calls run: a Wasmtime guest runs on the

@@ -82,6 +82,7 @@ on_both_engines! {
     registry_get_of_a_missing_name_leaves_the_out_pointers,
     catch_survives_hostile_functions,
     imports_the_runtime_lacks,
+    a_guest_grants_only_directories_it_has,
 }
 
 /// The first handle a fresh resource table hands out: index 0,
@@ -1619,4 +1620,80 @@ async fn imports_the_runtime_lacks(engine: EngineKind) {
         &format!("lunatic::message::write_data: argument data: {no_memory}"),
     );
     h.assert_lives_on(bystander).await;
+}
+
+/// Grants `/data/sub` (beneath the parent's preopen `/data`) to a child
+/// config and spawns a child with it, which reads `f` there; then tries to
+/// grant `/data/../outside`, which leaves the preopen.
+const GRANTS: &str = r#"
+  (import "lunatic::wasi" "config_preopen_dir" (func $config_preopen_dir (param i64 i32 i32)))
+  (import "wasi_snapshot_preview1" "fd_prestat_dir_name" (func $prestat_dir_name (param i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_open" (func $path_open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_read" (func $fd_read (param i32 i32 i32 i32) (result i32)))
+"#;
+
+const GRANTING: &str = r#"
+  (data (i32.const 0x100) "/data/sub")
+  (data (i32.const 0x120) "f")
+  (data (i32.const 0x140) "/data/../outside")
+  (data (i32.const 0x160) "child")
+  (func (export "main")
+    (local $config i64)
+    (local.set $config (call $create_config))
+    (call $config_preopen_dir (local.get $config) (i32.const 0x100) (i32.const 9))
+    (call $report32 (call $spawn (i64.const 0) (local.get $config) (i64.const -1)
+      (i32.const 0x160) (i32.const 5) (i32.const 0x200) (i32.const 0) (i32.const 0)))
+    (call $config_preopen_dir (local.get $config) (i32.const 0x140) (i32.const 16)))
+  (func (export "child")
+    (call $report32 (call $prestat_dir_name (i32.const 3) (i32.const 0x300) (i32.const 9)))
+    (call $report_text (i32.const 0x300) (i32.const 9))
+    (call $report32 (call $path_open (i32.const 3) (i32.const 0) (i32.const 0x120) (i32.const 1)
+      (i32.const 0) (i64.const 2) (i64.const 0) (i32.const 0) (i32.const 0x310)))
+    (i32.store (i32.const 0x320) (i32.const 0x400))
+    (i32.store (i32.const 0x324) (i32.const 32))
+    (call $report32 (call $fd_read (i32.load (i32.const 0x310)) (i32.const 0x320) (i32.const 1) (i32.const 0x330)))
+    (call $report_text (i32.const 0x400) (i32.load (i32.const 0x330))))
+"#;
+
+/// A guest passes on to the processes it spawns only directories it may
+/// open itself (`lunatic::wasi::config_preopen_dir`), resolved beneath its
+/// own preopens: a subdirectory works, a path that leaves them traps.
+async fn a_guest_grants_only_directories_it_has(engine: EngineKind) {
+    let root = std::env::temp_dir().join(format!("funk-grant-{engine}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(root.join("data/sub")).unwrap();
+    std::fs::create_dir_all(root.join("outside")).unwrap();
+    std::fs::write(root.join("data/sub/f"), "inside sub").unwrap();
+    let h = Harness::on(engine);
+    let module = h.module_importing(GRANTS, GRANTING);
+    let mut config = ProcessConfig::privileged();
+    config.preopens = vec![funk_runtime::Preopen {
+        host: root.join("data"),
+        guest: "/data".into(),
+    }];
+    let parent = h.spawn_config(&module, "main", &[], config);
+    let parent_id = parent.id();
+    let exit = parent.wait().await;
+    assert_trap(
+        engine,
+        &exit.status,
+        "lunatic::wasi::config_preopen_dir: argument dir: `/data/../outside` is not a directory beneath this process's preopened directories [\"/data\"]",
+    );
+    assert_eq!(h.reports(parent_id), values(&[0]), "on {engine}");
+    let child = h
+        .wait_report(|_, report| *report == Report::Text("/data/sub".into()))
+        .await;
+    let reports = h.wait_reports(child, 5).await;
+    assert_eq!(
+        reports,
+        vec![
+            Report::Value(0),
+            Report::Text("/data/sub".into()),
+            Report::Value(0),
+            Report::Value(0),
+            Report::Text("inside sub".into()),
+        ],
+        "on {engine}"
+    );
+    let _ = std::fs::remove_dir_all(&root);
 }

@@ -4,7 +4,7 @@
 use funk::{Borrow, Wide};
 
 use super::view;
-use crate::config::Preopen;
+use crate::config::GrantedDir;
 use crate::state::ConfigResource;
 
 view! {
@@ -28,9 +28,23 @@ impl WasiConfigApi {
         config.args.push(argument.to_owned());
     }
 
-    /// Adds a preopened directory (the guest sees it under the same path).
-    fn config_preopen_dir(&mut self, config_id: Config, dir: &str) {
+    /// Gives the processes spawned with the configuration the directory
+    /// this process names `dir` (they see it under the same name). It must
+    /// be one of this process's preopened directories or beneath one, and
+    /// is opened beneath it (see [`GrantedDir`]): a guest passes on only
+    /// what it may open itself. Anything else traps.
+    fn config_preopen_dir(&mut self, config_id: Config, dir: &str) -> Result<(), funk::Trap> {
+        let Some(opened) = self.0.wasi.open_beneath_preopen(dir) else {
+            return Err(funk::Trap::new(format!(
+                "argument dir: `{dir}` is not a directory beneath this process's preopened directories {:?}",
+                self.0.wasi.preopen_names()
+            )));
+        };
         let config = &mut self.0.resources[config_id.0].0;
-        config.preopens.push(Preopen::parse(dir));
+        config.granted.push(GrantedDir {
+            dir: std::sync::Arc::new(opened),
+            guest: dir.to_owned(),
+        });
+        Ok(())
     }
 }

@@ -284,7 +284,6 @@ impl Fds {
     }
 
     /// Every open descriptor that is a preopen, with its number.
-    #[cfg(test)]
     pub fn preopens(&self) -> Vec<(u32, String)> {
         (0..self.numbers.len() as u32)
             .filter_map(|n| {

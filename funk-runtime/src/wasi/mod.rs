@@ -157,6 +157,22 @@ impl PreopenDir {
     }
 }
 
+/// What is left of `path` under the preopen named `name` (`""` for the
+/// preopen itself), if `path` is under it, compared component by component.
+fn beneath<'p>(name: &str, path: &'p str) -> Option<&'p str> {
+    let name = name.trim_end_matches('/');
+    if name == "." && !path.starts_with('/') {
+        let rest = path.strip_prefix("./").unwrap_or(path);
+        return Some(if rest == "." { "" } else { rest });
+    }
+    let rest = path.strip_prefix(name)?;
+    match rest.strip_prefix('/') {
+        Some(rest) => Some(rest),
+        None if rest.is_empty() => Some(""),
+        None => None,
+    }
+}
+
 /// The WASI preview 1 state of one process: link it with
 /// `funk::wasmtime::link` or `funk::wasmer::link` (see the
 /// [module docs](self)).
@@ -214,6 +230,33 @@ impl Default for WasiSetup {
 }
 
 impl Wasi {
+    /// The guest's names of its preopened directories.
+    pub(crate) fn preopen_names(&self) -> Vec<String> {
+        self.fds
+            .preopens()
+            .into_iter()
+            .map(|(_, name)| name)
+            .collect()
+    }
+
+    /// Opens the directory the guest names `path` beneath one of its
+    /// preopens: `path` is a preopen's name, or a path under it (relative
+    /// to `.` when the preopen is named `.`); the rest is resolved by
+    /// cap-std beneath that preopen's handle, so `..`, absolute paths and
+    /// symlinks cannot leave it. `None` if no preopen holds it.
+    pub(crate) fn open_beneath_preopen(&self, path: &str) -> Option<cap_std::fs::Dir> {
+        self.fds.preopens().into_iter().find_map(|(number, name)| {
+            let rest = beneath(&name, path)?;
+            let descriptor = self.fds.get(self.fds.fd(number)).ok()?;
+            let dir = &descriptor.dir().ok()?.dir;
+            if rest.is_empty() {
+                dir.try_clone().ok()
+            } else {
+                dir.open_dir(rest).ok()
+            }
+        })
+    }
+
     /// The state for one process. Its monotonic clock starts now.
     ///
     /// # Panics
@@ -255,5 +298,27 @@ impl Wasi {
             clocks: Clocks::new(),
             blocking,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::beneath;
+
+    #[test]
+    fn a_path_is_beneath_a_preopen_component_by_component() {
+        assert_eq!(beneath("/data", "/data"), Some(""));
+        assert_eq!(beneath("/data", "/data/sub/x"), Some("sub/x"));
+        assert_eq!(beneath("/data/", "/data/sub"), Some("sub"));
+        assert_eq!(beneath("/data", "/database"), None);
+        assert_eq!(beneath("/data", "/etc"), None);
+        assert_eq!(beneath("/data", "data"), None);
+        assert_eq!(beneath(".", "."), Some(""));
+        assert_eq!(beneath(".", "./sub"), Some("sub"));
+        assert_eq!(beneath(".", "sub"), Some("sub"));
+        assert_eq!(beneath(".", "/etc"), None);
+        // What is left is resolved by cap-std beneath the preopen, which
+        // refuses a way out: `beneath` only picks the preopen.
+        assert_eq!(beneath("/data", "/data/../etc"), Some("../etc"));
     }
 }
