@@ -61,9 +61,6 @@ fn memory() -> (u64, usize) {
     (rss_kib, maps)
 }
 
-/// The runtime's settings: the defaults, or with
-/// `FUNK_BENCH_RESERVATION_MIB=M` an address-space reservation of M MiB per
-/// process's memory ([`Settings::memory_reservation`]).
 /// Resident memory and mappings once the exited processes' tasks have
 /// dropped their stores: when the mapping count stops falling (at most
 /// 30 s).
@@ -93,6 +90,9 @@ fn trim_heap() -> u64 {
     memory().0
 }
 
+/// The runtime's settings: the defaults, or with
+/// `FUNK_BENCH_RESERVATION_MIB=M` an address-space reservation of M MiB per
+/// process's memory ([`Settings::memory_reservation`]).
 fn settings(engine: EngineKind) -> Settings {
     Settings {
         engine,

@@ -283,14 +283,21 @@ impl Fds {
         Ok(())
     }
 
+    /// Every open descriptor that is a preopen, in number order: its
+    /// number, its directory and its guest name.
+    pub fn preopen_dirs(&self) -> impl Iterator<Item = (u32, &Directory, &str)> {
+        (0..self.numbers.len() as u32).filter_map(|n| {
+            let dir = self.get(self.fd(n)).ok()?.dir().ok()?;
+            let name = dir.preopen.as_deref()?;
+            Some((n, dir, name))
+        })
+    }
+
     /// Every open descriptor that is a preopen, with its number.
+    #[cfg(test)]
     pub fn preopens(&self) -> Vec<(u32, String)> {
-        (0..self.numbers.len() as u32)
-            .filter_map(|n| {
-                let d = self.get(self.fd(n)).ok()?;
-                let name = d.dir().ok()?.preopen.clone()?;
-                Some((n, name))
-            })
+        self.preopen_dirs()
+            .map(|(n, _, name)| (n, name.to_owned()))
             .collect()
     }
 }

@@ -233,9 +233,8 @@ impl Wasi {
     /// The guest's names of its preopened directories.
     pub(crate) fn preopen_names(&self) -> Vec<String> {
         self.fds
-            .preopens()
-            .into_iter()
-            .map(|(_, name)| name)
+            .preopen_dirs()
+            .map(|(_, _, name)| name.to_owned())
             .collect()
     }
 
@@ -245,14 +244,12 @@ impl Wasi {
     /// cap-std beneath that preopen's handle, so `..`, absolute paths and
     /// symlinks cannot leave it. `None` if no preopen holds it.
     pub(crate) fn open_beneath_preopen(&self, path: &str) -> Option<cap_std::fs::Dir> {
-        self.fds.preopens().into_iter().find_map(|(number, name)| {
-            let rest = beneath(&name, path)?;
-            let descriptor = self.fds.get(self.fds.fd(number)).ok()?;
-            let dir = &descriptor.dir().ok()?.dir;
+        self.fds.preopen_dirs().find_map(|(_, directory, name)| {
+            let rest = beneath(name, path)?;
             if rest.is_empty() {
-                dir.try_clone().ok()
+                directory.dir.try_clone().ok()
             } else {
-                dir.open_dir(rest).ok()
+                directory.dir.open_dir(rest).ok()
             }
         })
     }
