@@ -204,6 +204,42 @@
 //!   future of a suspended guest call cancels it: the method's future and
 //!   everything it holds are dropped and the wasm stack is unwound.
 //!
+//! ## Guest bindings
+//!
+//! The same block generates the guest's side, so no copy of the ABI is
+//! kept by hand: [`bindgen::rust`] turns its [`describe::Interface`] into a
+//! Rust module with one safe function per import, with the method's own
+//! signature (handles become per-resource newtypes, out-values are read
+//! back, `Vec`/`String` results fetched into a buffer, status codes become
+//! an error enum). A guest crate's build script writes it
+//! ([`bindgen::write_rust`]); [`bindgen::c_header`] and [`bindgen::json`]
+//! serve C/Zig guests and other tools. The [`bindgen`] module docs have
+//! the set-up and every rule.
+//!
+//! ```
+//! #[derive(Debug, funk::HostError)]
+//! enum Errno {
+//!     NoEnt = 44,
+//! }
+//!
+//! struct File;
+//! struct Files;
+//!
+//! #[funk::host_functions(namespace = "fs")]
+//! impl Files {
+//!     /// Opens `path`.
+//!     fn open(&mut self, path: &str) -> Result<funk::Handle<File>, Errno> {
+//!         Err(Errno::NoEnt)
+//!     }
+//! }
+//!
+//! let guest = funk::bindgen::rust(&funk::describe::Interface::of::<Files>());
+//! assert!(guest.contains(
+//!     "pub fn open(path: &str) -> ::core::result::Result<super::File, super::Errno>"
+//! ));
+//! assert!(guest.contains("pub enum Errno {"));
+//! ```
+//!
 //! ## Traps
 //!
 //! A bad guest value never reaches your method and never panics the host:
@@ -221,7 +257,7 @@ pub use funk_core::{
     Borrow, ErrorAbi, Failure, GuestCallError, GuestCx, GuestError, GuestIoVec, GuestMemory,
     GuestView, Handle, HandleError, HasResources, HostError, Lift, LiftAsync, LinkError, LowerCx,
     MemoryUnavailable, OutValue, Plain, ResourceTable, ResultLowering, ReturnValue, Status, Take,
-    Trap, TrapKind, Traps, Wide, WriteBack, abi, describe, imports, iovec,
+    Trap, TrapKind, Traps, Wide, WriteBack, abi, bindgen, describe, imports, iovec,
 };
 
 /// Exposes the methods of an inherent `impl` block as WebAssembly host
@@ -241,6 +277,35 @@ pub use funk_macros::host_functions;
 /// }
 /// ```
 pub use funk_macros::Plain;
+
+/// Derives [`HostError`](trait@HostError) for a fieldless enum whose
+/// variants are the status codes the guest sees: `Err(Errno::NoEnt)`
+/// returns 44. Every discriminant must be non-zero (0 is success) and fit an
+/// `i32`, checked at compile time; the interface description
+/// ([`describe`]) and the guest bindings ([`bindgen`]) list the codes by
+/// name.
+///
+/// ```
+/// #[derive(Debug, Clone, Copy, funk::HostError)]
+/// enum Errno {
+///     BadF = 8,
+///     NoEnt = 44,
+/// }
+///
+/// let error = funk::describe::ErrorType { name: "Errno".into(), codes: vec![("BadF".into(), 8), ("NoEnt".into(), 44)] };
+/// assert_eq!(<Errno as funk::HostError>::describe(), error);
+/// ```
+///
+/// A variant that would be code 0 does not compile:
+///
+/// ```compile_fail
+/// #[derive(funk::HostError)]
+/// enum Errno {
+///     Success,
+///     NoEnt = 44,
+/// }
+/// ```
+pub use funk_macros::HostError;
 
 /// The list of functions a `#[host_functions]` block exports.
 pub use funk_core::call::{FuncInfo, HostApi};

@@ -16,6 +16,7 @@
 #![warn(missing_docs)]
 
 pub mod abi;
+pub mod bindgen;
 pub mod call;
 pub mod call_async;
 pub mod describe;

@@ -1,10 +1,11 @@
-//! Procedural macros of [funk](https://docs.rs/funk): `#[host_functions]` and
-//! `#[derive(Plain)]`. Use them through the `funk` crate, whose docs describe
+//! Procedural macros of [funk](https://docs.rs/funk): `#[host_functions]`,
+//! `#[derive(Plain)]` and `#[derive(HostError)]`. Use them through the `funk` crate, whose docs describe
 //! them; the generated code refers to `::funk`.
 
 mod ast;
 mod attr;
 mod expand;
+mod host_error;
 mod lifetimes;
 mod plain;
 mod shim_async;
@@ -39,6 +40,17 @@ pub fn host_functions(args: TokenStream, input: TokenStream) -> TokenStream {
 pub fn derive_plain(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
     plain::derive(&input)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Derives `funk::HostError` for a fieldless enum: each variant is a status
+/// code (its discriminant, which must be non-zero and fit an `i32`), and the
+/// interface description lists them by name.
+#[proc_macro_derive(HostError)]
+pub fn derive_host_error(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    host_error::derive(&input)
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
 }

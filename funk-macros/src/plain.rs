@@ -3,6 +3,7 @@
 
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
+use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Fields};
 
@@ -51,10 +52,29 @@ pub fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
             ),
         ));
     }
-    let fields: Vec<_> = match &data.fields {
-        Fields::Named(f) => f.named.iter().map(|f| &f.ty).collect(),
-        Fields::Unnamed(f) => f.unnamed.iter().map(|f| &f.ty).collect(),
-        Fields::Unit => Vec::new(),
+    // Each field's name as the description gives it: its identifier, or
+    // its position for a tuple struct.
+    let (names, fields): (Vec<String>, Vec<_>) = match &data.fields {
+        Fields::Named(f) => f
+            .named
+            .iter()
+            .map(|f| {
+                (
+                    f.ident
+                        .as_ref()
+                        .map(|i| i.unraw().to_string())
+                        .unwrap_or_default(),
+                    &f.ty,
+                )
+            })
+            .unzip(),
+        Fields::Unnamed(f) => f
+            .unnamed
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (i.to_string(), &f.ty))
+            .unzip(),
+        Fields::Unit => (Vec::new(), Vec::new()),
     };
     if fields.is_empty() {
         return Err(syn::Error::new_spanned(
@@ -64,9 +84,14 @@ pub fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
             ),
         ));
     }
-    let checks = fields
-        .iter()
-        .map(|ty| quote_spanned!(ty.span()=> __funk_assert_plain::<#ty>();));
+    // Each field's description, spanned at the field's type: it requires
+    // the field to be `Plain`, so a field that is not is reported there,
+    // once (this is the check the `Pod` impl below relies on).
+    let describe_fields = names.iter().zip(&fields).map(|(name, ty)| {
+        quote_spanned! {ty.span()=>
+            (::std::string::String::from(#name), <#ty as ::funk::Plain>::describe())
+        }
+    });
     let padding_message = format!(
         "`{ident}` has padding (its size exceeds the sum of its fields' sizes); add explicit \
          fields for the padding bytes, e.g. `_pad: [u8; N]`, so every byte is defined"
@@ -80,21 +105,27 @@ pub fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
             #padding_message
         );
     };
+    let name = ident.to_string();
     Ok(quote! {
         const _: () = {
-            fn __funk_fields_are_plain() {
-                fn __funk_assert_plain<T: ::funk::Plain>() {}
-                #(#checks)*
-            }
             #padding_check
             // SAFETY: `#ident` is `repr(C)` (checked by the derive), every
-            // field is `Plain` (checked by `__funk_fields_are_plain`) and the
+            // field is `Plain` (required by `describe` below) and the
             // fields add up to the struct's size, so there is no padding:
             // every bit pattern is a valid value.
             unsafe impl ::funk::__private::bytemuck::Zeroable for #ident {}
             // SAFETY: as above.
             unsafe impl ::funk::__private::bytemuck::Pod for #ident {}
-            impl ::funk::Plain for #ident {}
+            impl ::funk::Plain for #ident {
+                fn describe() -> ::funk::describe::PlainType {
+                    ::funk::describe::PlainType::Record {
+                        name: ::std::string::String::from(#name),
+                        fields: ::std::vec![#(#describe_fields),*],
+                        size: ::core::mem::size_of::<#ident>(),
+                        align: ::core::mem::align_of::<#ident>(),
+                    }
+                }
+            }
         };
     })
 }

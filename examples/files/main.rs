@@ -10,73 +10,15 @@
 //! The guest opens `/hello`, reads it with a two-buffer iovec, closes it,
 //! tries a missing file (status code), then passes a pointer past the end of
 //! its memory (trap).
+//!
+//! The host API is in `api.rs`; the guest here is WAT, so every pointer is
+//! visible. A Rust guest gets the same calls from generated bindings
+//! (README "Guest bindings"; tests/bindings/guest/src/readme.rs is that
+//! guest, built and run by tests/guest_bindings.rs).
 
-use std::collections::HashMap;
-use std::io::IoSliceMut;
+mod api;
 
-use funk::{Borrow, Failure, Handle, HasResources, HostError, ResourceTable, Status, Take};
-
-/// The host state: files by path, and the open ones.
-#[derive(Default)]
-pub struct Files {
-    contents: HashMap<String, Vec<u8>>,
-    open: ResourceTable,
-}
-
-/// An open file.
-pub struct File {
-    data: Vec<u8>,
-    pos: usize,
-}
-
-/// WASI-style error numbers, returned to the guest as a status code.
-#[derive(Debug, Clone, Copy)]
-pub enum Errno {
-    NoEnt = 44,
-    NFile = 41,
-}
-
-impl HostError for Errno {
-    type Abi = Status;
-    fn into_failure(self) -> Failure {
-        Failure::Status(self as i32)
-    }
-}
-
-impl HasResources for Files {
-    fn resources(&mut self) -> &mut ResourceTable {
-        &mut self.open
-    }
-}
-
-#[funk::host_functions(namespace = "fs")]
-impl Files {
-    /// `open(path_ptr, path_len, fd_out) -> errno`
-    fn open(&mut self, path: &str) -> Result<Handle<File>, Errno> {
-        let data = self.contents.get(path).ok_or(Errno::NoEnt)?.clone();
-        self.open
-            .insert(File { data, pos: 0 })
-            .map_err(|_| Errno::NFile)
-    }
-
-    /// `read(fd, iovs_ptr, iovs_len, nread_out) -> errno`
-    fn read(&mut self, fd: Borrow<File>, bufs: &mut [IoSliceMut<'_>]) -> Result<u32, Errno> {
-        let file = &mut self.open[fd];
-        let mut total = 0;
-        for buf in bufs.iter_mut() {
-            let n = buf.len().min(file.data.len() - file.pos);
-            buf[..n].copy_from_slice(&file.data[file.pos..file.pos + n]);
-            file.pos += n;
-            total += n as u32;
-        }
-        Ok(total)
-    }
-
-    /// `close(fd)`
-    fn close(&mut self, fd: Take<File>) {
-        drop(fd.into_inner());
-    }
-}
+use api::Files;
 
 const GUEST: &str = r#"(module
   (import "fs" "open" (func $open (param i32 i32 i32) (result i32)))
@@ -107,14 +49,6 @@ const GUEST: &str = r#"(module
   (func (export "open_out_of_bounds") (result i32)
     (call $open (i32.const 0xfffc) (i32.const 8) (i32.const 0x200))))"#;
 
-fn files() -> Files {
-    let mut files = Files::default();
-    files
-        .contents
-        .insert("/hello".into(), b"hello, world of funk".to_vec());
-    files
-}
-
 /// What the guest saw, read back from its memory.
 fn report(engine: &str, nread: u32, memory: &[u8], missing: i32, trap: String) {
     let first = String::from_utf8_lossy(&memory[0x400..0x405]);
@@ -133,7 +67,7 @@ fn on_wasmtime() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let module = Module::new(&engine, GUEST)?;
     let mut linker = Linker::new(&engine);
     link(&mut linker, |host: &mut Host<Files>| &mut host.state)?;
-    let mut store = Store::new(&engine, Host::new(files()));
+    let mut store = Store::new(&engine, Host::new(Files::with_hello()));
     let instance = linker.instantiate(&mut store, &module)?;
     let memory = bind_memory(&mut store, &instance)?;
 
@@ -165,7 +99,7 @@ fn on_wasmer() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 
     let mut store = Store::default();
     let module = Module::new(&store, GUEST)?;
-    let env = FunctionEnv::new(&mut store, Host::new(files()));
+    let env = FunctionEnv::new(&mut store, Host::new(Files::with_hello()));
     let mut imports = Imports::new();
     link(&mut store, &env, &mut imports, |host: &mut Host<Files>| {
         &mut host.state
