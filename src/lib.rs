@@ -122,6 +122,10 @@
 //!   method name).
 //! - `#[funk(namespace = "other")]` on a method: several namespaces per block.
 //! - `#[funk(skip)]`: keep a method out of the exports.
+//! - `#[funk(repeatable)]`: calling the method twice with the same
+//!   arguments has the effect of calling it once, so generated guest
+//!   bindings may repeat a call whose `Vec`/`String` result did not fit
+//!   ([`bindgen`]); `&self` methods are taken to be repeatable.
 //! - `panics = "unwind"` (on the block or in `#[funk(...)]` on a method):
 //!   an explicit opt-in that gives up one guarantee for speed. By default
 //!   (`panics = "trap"`) a panic in a method becomes a [`Trap`] naming the

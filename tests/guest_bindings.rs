@@ -89,6 +89,7 @@ fn expected_notes() -> Vec<String> {
         "stats: (2, Stats { entries: 2, bytes: 11, largest: 6 })".to_owned(),
         // "a;b;" and 300 keys of 8 bytes, each with its ';'.
         "keys: 2704 bytes, 302 keys, starts \"a;b;k0000000\"".to_owned(),
+        format!("dump: 5000 bytes, last {}", 4999 % 256),
         "removed: 300 true, again: false".to_owned(),
         "cursor: [\"a\", \"b\"], position 2".to_owned(),
         "fifth cursor: Some(TooMany)".to_owned(),
@@ -150,7 +151,9 @@ each_engine! {
         assert_eq!(state.notes.len(), expected.len(), "{engine}: {:#?}", state.notes);
         // The 2704-byte key list did not fit the first 1 KiB buffer: the
         // bindings asked again with the length the host reported.
-        assert_eq!(state.keys_calls, 2, "{engine}");
+                assert_eq!(state.keys_calls, 2, "{engine}");
+        // `dump` is not repeatable: 5000 bytes fit its one buffer, one call.
+        assert_eq!(state.dump_calls, 1, "{engine}");
     }
 
     /// The README's guest, for examples/files/api.rs.
@@ -170,13 +173,20 @@ each_engine! {
         let cases = [
             ("must_len_missing", "kv::must_len: no key `missing`"),
             ("reversed_span", "kv::slice: argument span: span 4..1 is reversed"),
-            ("forged_cursor", "kv::close: argument cursor: handle 0x7777"),
-        ];
+                        ("forged_cursor", "kv::close: argument cursor: handle 0x7777"),
+                    ];
         for (export, message) in cases {
             let (result, _) = run(export);
             let error = result.expect_err(export);
             assert!(error.starts_with(message), "{engine}: {export}: {error}");
         }
+        // A result longer than a non-repeatable function's one buffer: the
+        // bindings panic (wasm32-unknown-unknown aborts, so the message
+        // stays in the guest; the backtrace names the check) after one call.
+        let (result, state) = run("dump_too_long");
+        let error = result.expect_err("dump_too_long");
+        assert!(error.contains("cannot_retry"), "{engine}: {error}");
+        assert_eq!(state.dump_calls, 1, "{engine}");
     }
 }
 
@@ -213,7 +223,7 @@ fn a_guest_built_against_an_older_host_is_refused_before_it_runs() {
     let errors = changed.check_bindings(wasm).unwrap_err();
     assert_eq!(
         errors.to_string(),
-        "kv.checksum: the guest's bindings were generated from `fn checksum(&self, words: &[u32]) -> u64`, \
+        "kv.checksum: the guest's bindings were generated from \"fn checksum(&self, words: &[u32]) -> u64\", \
          but the host now has `fn checksum(&self, words: &[i32]) -> u64`; regenerate the bindings and rebuild the guest"
     );
     // A guest without generated bindings has nothing to check; bytes that

@@ -425,6 +425,11 @@ pub struct Function {
     pub signature: &'static str,
     /// Whether the method is `async` (the guest cannot tell).
     pub asynchronous: bool,
+    /// Whether calling it twice with the same arguments has the effect of
+    /// calling it once, so guest bindings may repeat a call whose
+    /// `Vec`/`String` result did not fit their buffer: `&self` methods, and
+    /// methods marked `#[funk(repeatable)]`.
+    pub repeatable: bool,
     /// Its parameters, the receiver and call context left out.
     pub params: Vec<Param>,
     /// Its return type, as written (`()` when there is none).
@@ -460,7 +465,7 @@ impl Function {
                 .zip(&self.wasm_params)
                 .all(|((_, a), b)| a == b);
         if agrees {
-            named
+            unique_names(named)
         } else {
             self.wasm_params
                 .iter()
@@ -512,6 +517,31 @@ impl Function {
             results
         )
     }
+}
+
+/// `names` with each repeated name given a numeric suffix (`buf_len`,
+/// `buf_len_2`): a parameter `buf_len` next to a slice `buf`, or one called
+/// `result` next to the `result_ptr` of a `String` result, would otherwise
+/// name two wasm parameters alike, which C and JSON do not allow.
+fn unique_names(mut names: Vec<(String, WasmType)>) -> Vec<(String, WasmType)> {
+    for i in 1..names.len() {
+        let taken = |name: &str, names: &[(String, WasmType)]| {
+            names
+                .iter()
+                .enumerate()
+                .any(|(j, (n, _))| j != i && n == name)
+        };
+        if !names[..i].iter().any(|(n, _)| *n == names[i].0) {
+            continue;
+        }
+        let base = names[i].0.clone();
+        let mut k = 2;
+        while taken(&format!("{base}_{k}"), &names) {
+            k += 1;
+        }
+        names[i].0 = format!("{base}_{k}");
+    }
+    names
 }
 
 /// Every function of one or more `#[host_functions]` blocks.
@@ -568,4 +598,26 @@ pub fn short_type_name<T: ?Sized>() -> String {
     let full = std::any::type_name::<T>();
     let base = full.split('<').next().unwrap_or(full);
     base.rsplit("::").next().unwrap_or(base).to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_wasm_parameter_names_get_suffixes() {
+        let names = |list: &[&str]| -> Vec<(String, WasmType)> {
+            list.iter()
+                .map(|n| (n.to_string(), WasmType::I32))
+                .collect()
+        };
+        let unique = unique_names(names(&["buf_ptr", "buf_len", "buf_len", "buf_len_2", "x"]));
+        let unique: Vec<&str> = unique.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            unique,
+            ["buf_ptr", "buf_len", "buf_len_3", "buf_len_2", "x"]
+        );
+        let same = unique_names(names(&["a", "b"]));
+        assert_eq!(same, names(&["a", "b"]));
+    }
 }

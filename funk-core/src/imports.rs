@@ -220,6 +220,7 @@ mod tests {
                 docs: "",
                 signature: "fn get(&mut self, key: &str) -> Result<Vec<u8>, Errno>",
                 asynchronous: false,
+                repeatable: false,
                 params: vec![Param {
                     name: "key",
                     rust: "&str",

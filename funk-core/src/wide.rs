@@ -95,14 +95,20 @@ impl<S, T: ReturnValue<S, Results = (u32, ()), OutPtrs = ()>> ReturnValue<S> for
         Ok((raw.into(), ()))
     }
     fn describe() -> ReturnType {
-        match T::describe() {
-            ReturnType::Handle { resource, .. } => ReturnType::Handle {
-                resource,
-                wide: true,
-            },
-            ReturnType::Scalar(_) => ReturnType::Scalar(Scalar::U64),
-            other => other,
+        /// The one `u32` result, now a `u64` (also inside a trapping
+        /// `Result`).
+        fn widen(ty: ReturnType) -> ReturnType {
+            match ty {
+                ReturnType::Handle { resource, .. } => ReturnType::Handle {
+                    resource,
+                    wide: true,
+                },
+                ReturnType::Scalar(_) => ReturnType::Scalar(Scalar::U64),
+                ReturnType::Traps(inner) => ReturnType::Traps(Box::new(widen(*inner))),
+                other => other,
+            }
         }
+        widen(T::describe())
     }
 }
 

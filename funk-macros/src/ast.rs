@@ -1,5 +1,6 @@
 //! The model of a `#[host_functions]` block, built from the syn tree.
 
+use syn::ext::IdentExt;
 use syn::{FnArg, ImplItem, ImplItemFn, ItemImpl, LitStr, Pat, ReturnType, Type};
 
 use crate::attr::{self, BlockAttr, Panics};
@@ -26,6 +27,8 @@ pub struct Function<'a> {
     pub context: bool,
     /// A panic becomes a trap (`true`, the default) or unwinds.
     pub catch_panics: bool,
+    /// Guest bindings may call it again (`&self`, or `#[funk(repeatable)]`).
+    pub repeatable: bool,
 }
 
 impl Function<'_> {
@@ -63,8 +66,14 @@ impl<'a> Block<'a> {
             let ident = &method.sig.ident;
             let name = method_attr
                 .name
-                .unwrap_or_else(|| LitStr::new(&ident.to_string(), ident.span()));
+                .unwrap_or_else(|| LitStr::new(&ident.unraw().to_string(), ident.span()));
             let context = !matches!(method.sig.inputs.first(), Some(FnArg::Receiver(_)) | None);
+            // `&self` cannot change the state (short of interior mutability),
+            // so a second call sees what the first did.
+            let shared_receiver = matches!(
+                method.sig.inputs.first(),
+                Some(FnArg::Receiver(r)) if r.reference.is_some() && r.mutability.is_none()
+            );
             let params = method
                 .sig
                 .inputs
@@ -97,6 +106,7 @@ impl<'a> Block<'a> {
                 output,
                 context,
                 catch_panics: method_attr.panics.or(block_attr.panics) != Some(Panics::Unwind),
+                repeatable: method_attr.repeatable || shared_receiver,
             });
         }
         Block {

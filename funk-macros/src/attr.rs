@@ -1,6 +1,6 @@
 //! The attribute arguments: `#[host_functions(namespace = "...", panics =
 //! "...")]` on the block and `#[funk(name = "...", namespace = "...", panics
-//! = "...", skip)]` on methods.
+//! = "...", repeatable, skip)]` on methods.
 
 use syn::spanned::Spanned;
 use syn::{Attribute, LitStr};
@@ -19,6 +19,9 @@ pub struct MethodAttr {
     pub namespace: Option<LitStr>,
     pub panics: Option<Panics>,
     pub skip: bool,
+    /// Calling it twice has the effect of calling it once: guest bindings
+    /// may repeat a call whose `Vec`/`String` result did not fit.
+    pub repeatable: bool,
 }
 
 /// What a panic in a host function becomes.
@@ -103,9 +106,12 @@ pub fn parse_method(attrs: &[Attribute], errors: &mut Vec<syn::Error>) -> Method
             } else if meta.path.is_ident("skip") {
                 out.skip = true;
                 Ok(())
+            } else if meta.path.is_ident("repeatable") {
+                out.repeatable = true;
+                Ok(())
             } else {
                 Err(meta.error(
-                    "unknown #[funk] argument; expected `name = \"...\"`, `namespace = \"...\"`, `panics = \"...\"` or `skip`",
+                    "unknown #[funk] argument; expected `name = \"...\"`, `namespace = \"...\"`, `panics = \"...\"`, `repeatable` or `skip`",
                 ))
             }
         });

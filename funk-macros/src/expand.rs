@@ -293,6 +293,7 @@ fn describe(self_ty: &Type, function: &Function<'_>, names: &Names) -> TokenStre
     let docs = text::docs(&function.method.attrs);
     let signature = text::pretty(&function.method.sig);
     let asynchronous = function.method.sig.asyncness.is_some();
+    let repeatable = function.repeatable;
     let params = function.params.iter().map(|param| {
         let ty = to_static(param.ty);
         let (name, rust) = (&param.name, text::pretty(param.ty));
@@ -316,6 +317,7 @@ fn describe(self_ty: &Type, function: &Function<'_>, names: &Names) -> TokenStre
             docs: #docs,
             signature: #signature,
             asynchronous: #asynchronous,
+            repeatable: #repeatable,
             params: ::std::vec![#(#params),*],
             ret_rust: #ret_rust,
             ret: <#ret as __funk::ReturnValue<#self_ty>>::describe(),

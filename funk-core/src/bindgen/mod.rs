@@ -59,10 +59,15 @@
 //! - Extra results are read back from out-pointers; `Result<T, E>` with a
 //!   status error becomes `Result<T, E>` with `E` an enum of the host's
 //!   codes (`#[derive(funk::HostError)]`) or a code newtype.
-//! - `Vec<T>`/`String` results are read into a buffer of 1 KiB; a longer
-//!   result **calls the host function again** with a buffer of the length
-//!   the host reported, so the host function should be repeatable (a call
-//!   that consumed a `Take` handle cannot be repeated and panics instead).
+//! - `Vec<T>`/`String` results go into a guest buffer. A repeatable host
+//!   function ([`Function::repeatable`](crate::describe::Function::repeatable):
+//!   `&self`, or `#[funk(repeatable)]`) gets 1 KiB first and is **called
+//!   again** with a buffer of the length the host reported when that was
+//!   too small. Any other one (or one consuming a `Take` handle) is called
+//!   once with 64 KiB; a longer result panics naming the function instead
+//!   of being cut.
+//! - The functions exist on `wasm32` only: on another target the imports
+//!   would bind to native symbols of the same name.
 //! - `bool`, `char` and narrow integers the host returns are checked; a
 //!   bad value panics naming the function (the bindings are out of date).
 //! - Plain records are `#[repr(C)]` structs with the host's fields; a user

@@ -18,9 +18,14 @@ use crate::describe::{
 /// length.
 const INITIAL_BUFFER_BYTES: usize = 1024;
 
+/// The buffer, in bytes, for a `Vec`/`String` result of a call that cannot
+/// be repeated (the host function is not repeatable or consumed a handle):
+/// a longer result panics rather than being cut.
+const SINGLE_BUFFER_BYTES: usize = 64 * 1024;
+
 /// Lints that generated code (which lives in the guest crate) must not
 /// trigger.
-const ALLOW: &str = "#[allow(dead_code, unused_mut, unused_unsafe, non_camel_case_types, non_snake_case, clippy::all, clippy::pedantic)]";
+const ALLOW: &str = "#[allow(dead_code, unused_mut, unused_unsafe, non_camel_case_types, non_snake_case, clippy::all, clippy::pedantic, clippy::nursery, clippy::restriction)]";
 
 pub(crate) fn generate(interface: &Interface) -> String {
     let types = Types::of(interface);
@@ -42,9 +47,23 @@ pub(crate) fn generate(interface: &Interface) -> String {
     }
     let mut namespaces: Vec<&str> = Vec::new();
     for function in &interface.functions {
-        if !namespaces.contains(&function.namespace) {
-            namespaces.push(function.namespace);
+        if namespaces.contains(&function.namespace) {
+            continue;
         }
+        // `a-b` and `a_b` would both be `mod a_b`.
+        if let Some(clash) = namespaces
+            .iter()
+            .find(|n| rust_identifier(n) == rust_identifier(function.namespace))
+        {
+            let message = format!(
+                "funk bindings: the host namespaces `{clash}` and `{}` are both `mod {}` in Rust; import them into separate binding files",
+                function.namespace,
+                rust_identifier(clash)
+            );
+            let _ = writeln!(out, "::core::compile_error!({});", string_literal(&message));
+            continue;
+        }
+        namespaces.push(function.namespace);
     }
     for namespace in namespaces {
         let functions: Vec<&Function> = interface
@@ -61,7 +80,8 @@ pub(crate) fn generate(interface: &Interface) -> String {
 /// the host broke the ABI the bindings were generated for (or they are out
 /// of date): a panic naming the function, which in a guest is a trap.
 const HELPERS: &str = r#"#[doc(hidden)]
-#[allow(dead_code, clippy::all)]
+#[cfg(target_arch = "wasm32")]
+#[allow(dead_code, unused_mut, unused_unsafe, clippy::all, clippy::pedantic, clippy::nursery, clippy::restriction)]
 mod __funk {
     extern crate alloc;
     use alloc::string::String;
@@ -108,8 +128,8 @@ mod __funk {
 
     #[cold]
     #[inline(never)]
-    pub(super) fn cannot_retry(function: &str) -> ! {
-        ::core::panic!("{function}: the result did not fit the buffer, and the call consumed a handle, so it cannot be made again with a bigger one")
+    pub(super) fn cannot_retry(function: &str, len: u32, capacity: usize, why: &str) -> ! {
+        ::core::panic!("{function}: the result ({len} elements) did not fit the bindings' buffer of {capacity}, and {why}, so the call cannot be made again with a bigger one")
     }
 
     /// A buffer of `len` zeroed elements.
@@ -161,6 +181,22 @@ mod __funk {
 
 "#;
 
+/// Rust's primitive type names: a host type described by one of them (an
+/// opaque `u128`) must not shadow the primitive in the bindings.
+const PRIMITIVES: &[&str] = &[
+    "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize", "f32",
+    "f64", "bool", "char", "str",
+];
+
+/// The identifier of a named host type in the bindings.
+fn type_ident(name: &str) -> String {
+    if PRIMITIVES.contains(&name) {
+        format!("Opaque{}", name.to_uppercase())
+    } else {
+        rust_identifier(name)
+    }
+}
+
 fn scalar_type(scalar: Scalar) -> &'static str {
     scalar.rust()
 }
@@ -172,13 +208,13 @@ fn plain_type(ty: &PlainType, prefix: &str) -> String {
         PlainType::Scalar(s) => scalar_type(*s).to_owned(),
         PlainType::Array(elem, n) => format!("[{}; {n}]", plain_type(elem, prefix)),
         PlainType::Record { name, .. } | PlainType::Opaque { name, .. } => {
-            format!("{prefix}{}", rust_identifier(name))
+            format!("{prefix}{}", type_ident(name))
         }
     }
 }
 
 fn define_type(name: &str, ty: &Named) -> String {
-    let ident = rust_identifier(name);
+    let ident = type_ident(name);
     let mut out = String::new();
     match ty {
         Named::Resource => {
@@ -201,12 +237,18 @@ fn define_type(name: &str, ty: &Named) -> String {
                  }}\n\n"
             );
         }
-        Named::Plain(PlainType::Record { fields, size, .. }) => {
+        Named::Plain(PlainType::Record {
+            fields,
+            size,
+            align,
+            ..
+        }) => {
+            let repr = record_repr(fields, *size, *align);
             let _ = write!(
                 out,
                 "/// The host's `{name}` record ({size} bytes, no padding).\n\
                  #[derive(Debug, Clone, Copy, PartialEq)]\n\
-                 #[repr(C)]\n\
+                 #[repr({repr})]\n\
                  {ALLOW}\n\
                  pub struct {ident} {{\n"
             );
@@ -219,6 +261,14 @@ fn define_type(name: &str, ty: &Named) -> String {
                 let _ = writeln!(out, "    pub {field}: {},", plain_type(ty, ""));
             }
             out.push_str("}\n\n");
+            let _ = write!(
+                out,
+                "#[cfg(target_arch = \"wasm32\")]\n\
+                 const _: () = ::core::assert!(\n\
+                 \x20   ::core::mem::size_of::<{ident}>() == {size} && ::core::mem::align_of::<{ident}>() == {align},\n\
+                 \x20   \"the guest's `{ident}` does not have the host's layout ({size} bytes, align {align})\"\n\
+                 );\n\n"
+            );
         }
         Named::Plain(PlainType::Opaque { size, align, .. }) => {
             let _ = write!(
@@ -249,6 +299,24 @@ fn define_type(name: &str, ty: &Named) -> String {
         }
     }
     out
+}
+
+/// The `repr` that gives a record of `fields` the host's `size` and
+/// `align`: `C` when the fields' natural layout has them, `C, packed(N)`
+/// for a packed host record, `C, align(N)` for an over-aligned one.
+fn record_repr(fields: &[(String, PlainType)], size: usize, align: usize) -> String {
+    let natural_align = fields.iter().map(|(_, f)| f.align()).max().unwrap_or(1);
+    let natural_size = fields.iter().fold(0, |offset: usize, (_, f)| {
+        offset.next_multiple_of(f.align().max(1)) + f.size()
+    });
+    let natural_size = natural_size.next_multiple_of(natural_align.max(1));
+    if align < natural_align {
+        format!("C, packed({align})")
+    } else if align > natural_align || size != natural_size {
+        format!("C, align({align})")
+    } else {
+        "C".to_owned()
+    }
 }
 
 fn define_error(ident: &str, error: &ErrorType) -> String {
@@ -330,7 +398,7 @@ fn namespace_module(namespace: &str, functions: &[&Function]) -> String {
     let mut out = String::new();
     let _ = write!(
         out,
-        "/// The host functions imported from `{namespace}`.\n{ALLOW}\npub mod {module} {{\n\
+        "/// The host functions imported from `{namespace}` (wasm32 guests only:\n/// elsewhere the imports would bind to native symbols).\n#[cfg(target_arch = \"wasm32\")]\n{ALLOW}\npub mod {module} {{\n\
          \x20   extern crate alloc;\n\n\
          \x20   /// The imports as the engine sees them: every wrapper below calls one.\n\
          \x20   pub mod raw {{\n\
@@ -342,7 +410,21 @@ fn namespace_module(namespace: &str, functions: &[&Function]) -> String {
         out.push_str(&raw_import(function));
     }
     out.push_str("        }\n    }\n\n");
+    let mut methods: Vec<&str> = Vec::new();
     for function in functions {
+        if methods.contains(&function.method) {
+            let message = format!(
+                "funk bindings: two host functions in `{namespace}` come from methods called `{}`; rename one",
+                function.method
+            );
+            let _ = writeln!(
+                out,
+                "    ::core::compile_error!({});",
+                string_literal(&message)
+            );
+            continue;
+        }
+        methods.push(function.method);
         out.push_str(&wrapper(function));
     }
     out.push_str(&section(namespace, functions));
@@ -392,6 +474,11 @@ struct Wrapper {
     attempt: Vec<String>,
     /// Statements after an attempt that start another one.
     retry: Vec<String>,
+    /// Checks after the call that a result fitted, where the call cannot
+    /// be repeated.
+    overflow: Vec<String>,
+    /// The host function may be called again (`Function::repeatable`).
+    repeatable: bool,
     /// Statements after the last attempt.
     finish: Vec<String>,
     /// A `Take` parameter: the call cannot be repeated.
@@ -411,7 +498,7 @@ struct Piece {
 impl Wrapper {
     fn var(&mut self, prefix: &str) -> String {
         self.fresh += 1;
-        format!("__{prefix}{}", self.fresh)
+        format!("__funk_{prefix}{}", self.fresh)
     }
 
     fn label(&self) -> String {
@@ -478,7 +565,7 @@ impl Wrapper {
                 self.args.push((format!("{list}.len()"), WasmType::I32));
             }
             ParamType::Handle { resource, pass } => {
-                let resource = rust_identifier(resource);
+                let resource = type_ident(resource);
                 match pass {
                     HandlePass::Take => {
                         self.consumes = true;
@@ -508,7 +595,7 @@ impl Wrapper {
             },
             ParamType::Custom { name: ty, words } => {
                 self.decls
-                    .push(format!("{ident}: super::{}", rust_identifier(ty)));
+                    .push(format!("{ident}: super::{}", type_ident(ty)));
                 for (i, word) in words.iter().enumerate() {
                     self.args
                         .push((format!("{ident}.{i} as {}", word.wasm), word.wasm));
@@ -545,7 +632,7 @@ impl Wrapper {
         } else {
             raw
         };
-        format!("super::{} {{ raw: {raw} }}", rust_identifier(resource))
+        format!("super::{} {{ raw: {raw} }}", type_ident(resource))
     }
 
     fn out(&mut self, ty: &OutType, name: &str) -> Option<Piece> {
@@ -563,6 +650,10 @@ impl Wrapper {
                     // invalid bit patterns, so all-zero bytes are a value.
                     _ => "unsafe { ::core::mem::zeroed() }".to_owned(),
                 };
+                if !matches!(plain, PlainType::Scalar(_)) {
+                    self.attempt
+                        .push("// SAFETY: plain data: all-zero bytes are a value.".to_owned());
+                }
                 let var = self.out_local(&ty, &zero);
                 Piece { ty, value: var }
             }
@@ -583,7 +674,7 @@ impl Wrapper {
             OutType::Value(OutValueType::Handle { resource, wide }) => {
                 let var = self.out_local(if *wide { "u64" } else { "u32" }, "0");
                 Piece {
-                    ty: format!("super::{}", rust_identifier(resource)),
+                    ty: format!("super::{}", type_ident(resource)),
                     value: self.handle_value(resource, var, *wide),
                 }
             }
@@ -595,7 +686,14 @@ impl Wrapper {
                 let buffer = self.var("buf");
                 let capacity = self.var("cap");
                 let len = self.var("len");
-                let initial = (INITIAL_BUFFER_BYTES / size.max(1)).max(1);
+                // A call that cannot be repeated gets one large buffer.
+                let can_retry = self.repeatable && !self.consumes;
+                let bytes = if can_retry {
+                    INITIAL_BUFFER_BYTES
+                } else {
+                    SINGLE_BUFFER_BYTES
+                };
+                let initial = (bytes / size.max(1)).max(1);
                 self.setup
                     .push(format!("let mut {capacity}: usize = {initial};"));
                 self.attempt.push(format!(
@@ -613,14 +711,21 @@ impl Wrapper {
                     format!("&mut {len} as *mut u32 as usize as i32"),
                     WasmType::I32,
                 ));
-                let again = if self.consumes {
-                    format!("super::__funk::cannot_retry({label})")
+                if can_retry {
+                    self.retry.push(format!(
+                        "if {len} as usize > {capacity} {{\n    {capacity} = {len} as usize;\n    continue;\n}}"
+                    ));
                 } else {
-                    format!("{capacity} = {len} as usize;\n    continue;")
-                };
-                self.retry.push(format!(
-                    "if {len} as usize > {capacity} {{\n    {again}\n}}"
-                ));
+                    let why = if self.consumes {
+                        "the call consumed a handle"
+                    } else {
+                        "the host function is not repeatable (it takes `&mut self`; `#[funk(repeatable)]` on the host says a second call is harmless)"
+                    };
+                    self.overflow.push(format!(
+                        "if {len} as usize > {capacity} {{\n    super::__funk::cannot_retry({label}, {len}, {capacity}, {});\n}}",
+                        string_literal(why)
+                    ));
+                }
                 self.finish
                     .push(format!("{buffer}.truncate({len} as usize);"));
                 match ty {
@@ -670,7 +775,7 @@ fn tuple(pieces: Vec<Piece>) -> Piece {
 }
 
 /// The result of the call: what the extern returns (its one wasm result,
-/// named `__r`) and the out-values, as the wrapper's result.
+/// named `__funk_r`) and the out-values, as the wrapper's result.
 struct Returned {
     piece: Piece,
     status: Option<String>,
@@ -678,23 +783,30 @@ struct Returned {
 
 fn direct_scalar(label: &str, scalar: Scalar) -> String {
     match scalar {
-        Scalar::I32 | Scalar::I64 | Scalar::F32 | Scalar::F64 => "__r".into(),
-        Scalar::U32 => "__r as u32".into(),
-        Scalar::U64 => "__r as u64".into(),
+        Scalar::I32 | Scalar::I64 | Scalar::F32 | Scalar::F64 => "__funk_r".into(),
+        Scalar::U32 => "__funk_r as u32".into(),
+        Scalar::U64 => "__funk_r as u64".into(),
         Scalar::U8 | Scalar::U16 => format!(
-            "super::__funk::int_result::<{}>({label}, __r as u32 as i64)",
+            "super::__funk::int_result::<{}>({label}, __funk_r as u32 as i64)",
             scalar.rust()
         ),
         Scalar::I8 | Scalar::I16 => format!(
-            "super::__funk::int_result::<{}>({label}, __r as i64)",
+            "super::__funk::int_result::<{}>({label}, __funk_r as i64)",
             scalar.rust()
         ),
-        Scalar::Bool => format!("super::__funk::bool_result({label}, __r as u32)"),
-        Scalar::Char => format!("super::__funk::char_result({label}, __r as u32)"),
+        Scalar::Bool => format!("super::__funk::bool_result({label}, __funk_r as u32)"),
+        Scalar::Char => format!("super::__funk::char_result({label}, __funk_r as u32)"),
     }
 }
 
-fn returned(wrapper: &mut Wrapper, ty: &ReturnType, status: &mut Option<String>) -> Option<Piece> {
+/// `top`: `ty` is the whole result (or what a trapping `Result` wraps),
+/// where a status `Result` may return early; inside a tuple it cannot.
+fn returned(
+    wrapper: &mut Wrapper,
+    ty: &ReturnType,
+    status: &mut Option<String>,
+    top: bool,
+) -> Option<Piece> {
     let label = wrapper.label();
     Some(match ty {
         ReturnType::Unit => Piece {
@@ -706,26 +818,31 @@ fn returned(wrapper: &mut Wrapper, ty: &ReturnType, status: &mut Option<String>)
             value: direct_scalar(&label, *s),
         },
         ReturnType::Handle { resource, wide } => Piece {
-            ty: format!("super::{}", rust_identifier(resource)),
+            ty: format!("super::{}", type_ident(resource)),
             value: wrapper.handle_value(
                 resource,
-                if *wide { "__r as u64" } else { "__r as u32" }.to_owned(),
+                if *wide {
+                    "__funk_r as u64"
+                } else {
+                    "__funk_r as u32"
+                }
+                .to_owned(),
                 *wide,
             ),
         },
         ReturnType::Out(out) => wrapper.out(out, "result")?,
         ReturnType::Tuple { first, rest } => {
-            let mut pieces = vec![returned(wrapper, first, status)?];
+            let mut pieces = vec![returned(wrapper, first, status, false)?];
             for (i, out) in rest.iter().enumerate() {
                 pieces.push(wrapper.out(out, &format!("result{}", i + 1))?);
             }
             tuple(pieces)
         }
         ReturnType::Status { ok, error } => {
-            if status.is_some() {
+            if status.is_some() || !top {
                 return None;
             }
-            let error = format!("super::{}", rust_identifier(&error.name));
+            let error = format!("super::{}", type_ident(&error.name));
             let piece = wrapper.out(ok, "result")?;
             *status = Some(error.clone());
             Piece {
@@ -733,7 +850,7 @@ fn returned(wrapper: &mut Wrapper, ty: &ReturnType, status: &mut Option<String>)
                 value: format!("::core::result::Result::Ok({})", piece.value),
             }
         }
-        ReturnType::Traps(inner) => returned(wrapper, inner, status)?,
+        ReturnType::Traps(inner) => returned(wrapper, inner, status, top)?,
         ReturnType::Custom { results, ptrs, .. } => {
             if *ptrs > 0 {
                 wrapper.out(
@@ -751,7 +868,7 @@ fn returned(wrapper: &mut Wrapper, ty: &ReturnType, status: &mut Option<String>)
                 },
                 [Word { rust, .. }] => Piece {
                     ty: (*rust).to_owned(),
-                    value: format!("__r as {rust}"),
+                    value: format!("__funk_r as {rust}"),
                 },
                 _ => return None,
             }
@@ -761,9 +878,14 @@ fn returned(wrapper: &mut Wrapper, ty: &ReturnType, status: &mut Option<String>)
 
 fn wrapper(function: &Function) -> String {
     let doc = doc_lines(function.docs, "///", "    ");
+    let separator = if doc.is_empty() { "" } else { "    ///\n" };
     match build_wrapper(function) {
         Some(code) => format!(
-            "{doc}    ///\n    /// Host: `{}`\n{code}\n",
+            "{doc}{separator}    /// Host: `{}`\n{code}\n",
+            function.signature
+        ),
+        None if function.wasm_results.len() > 1 => format!(
+            "    // `{}` has no wrapper: Rust cannot import a function with several wasm results.\n\n",
             function.signature
         ),
         None => format!(
@@ -777,19 +899,29 @@ fn wrapper(function: &Function) -> String {
 fn build_wrapper(function: &Function) -> Option<String> {
     let mut w = Wrapper {
         label: format!("{}.{}", function.namespace, function.name),
+        repeatable: function.repeatable,
         ..Wrapper::default()
     };
+    // Generated locals start with `__funk_`; a parameter named so could
+    // be shadowed by one.
+    if function.params.iter().any(|p| p.name.starts_with("__funk")) {
+        return None;
+    }
     for param in &function.params {
         w.param(param.name, &param.ty)?;
     }
     let mut status = None;
-    let piece = returned(&mut w, &function.ret, &mut status)?;
+    let piece = returned(&mut w, &function.ret, &mut status, true)?;
     let returned = Returned { piece, status };
     // The lowering must give exactly the wasm signature the host declares;
     // should a user type's description disagree with its ABI, there is no
     // safe wrapper (the raw import is still there).
     let arg_types: Vec<WasmType> = w.args.iter().map(|(_, ty)| *ty).collect();
-    if arg_types != function.wasm_params || function.wasm_results.len() > 1 {
+    let result_types: Vec<WasmType> = function.ret.results().iter().map(|(_, ty)| *ty).collect();
+    if arg_types != function.wasm_params
+        || result_types != function.wasm_results
+        || function.wasm_results.len() > 1
+    {
         return None;
     }
     let args: Vec<&str> = w.args.iter().map(|(a, _)| a.as_str()).collect();
@@ -823,7 +955,7 @@ fn build_wrapper(function: &Function) -> Option<String> {
         "// SAFETY: the arguments are the pointers and lengths of live borrows\n// and locals, in the layout the host function's description gives.",
     );
     if has_result {
-        line(&mut body, inner, &format!("let __r = {call};"));
+        line(&mut body, inner, &format!("let __funk_r = {call};"));
     } else {
         line(&mut body, inner, &format!("{call};"));
     }
@@ -832,11 +964,11 @@ fn build_wrapper(function: &Function) -> Option<String> {
             &mut body,
             inner,
             &format!(
-                "if __r != 0 {{\n    return ::core::result::Result::Err({error}::from_code(__r));\n}}"
+                "if __funk_r != 0 {{\n    return ::core::result::Result::Err({error}::from_code(__funk_r));\n}}"
             ),
         );
     }
-    for s in &w.retry {
+    for s in w.retry.iter().chain(&w.overflow) {
         line(&mut body, inner, s);
     }
     for s in &w.finish {

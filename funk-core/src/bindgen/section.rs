@@ -5,9 +5,15 @@
 //!
 //! The section is text: a header line, then one line per function,
 //! `namespace \t name \t fingerprint \t signature`. The fingerprint is a
-//! hash of how every parameter and the result travel (names left out), so
-//! renaming a parameter does not count as a change and changing a type
-//! does.
+//! hash of how every parameter and the result travel (with the names of
+//! the types involved, not of the parameters), so renaming a parameter
+//! does not count as a change and changing a type does. It is computed
+//! from the description's `Debug` form, so it is stable within one funk
+//! version, not across versions that change the description types.
+//!
+//! This catches mistakes, not attacks: the guest writes the section, and a
+//! guest may omit or forge it. Guest input stays checked on every call
+//! either way.
 
 use std::fmt;
 
@@ -131,7 +137,7 @@ impl fmt::Display for BindingsProblem {
                 generated_from,
             } => write!(
                 f,
-                "{import}: the guest's bindings were generated from `{generated_from}`, which the host no longer has"
+                "{import}: the guest's bindings were generated from {generated_from:?}, which the host no longer has"
             ),
             BindingsProblem::Changed {
                 import,
@@ -139,7 +145,7 @@ impl fmt::Display for BindingsProblem {
                 now,
             } => write!(
                 f,
-                "{import}: the guest's bindings were generated from `{generated_from}`, but the host now has `{now}`; regenerate the bindings and rebuild the guest"
+                "{import}: the guest's bindings were generated from {generated_from:?}, but the host now has `{now}`; regenerate the bindings and rebuild the guest"
             ),
         }
     }
@@ -172,14 +178,28 @@ impl Interface {
             problems: vec![BindingsProblem::Unreadable(why)],
         };
         let mut recorded = Vec::new();
+        let mut imported = Vec::new();
         for payload in wasmparser::Parser::new(0).parse_all(wasm) {
-            let payload = payload.map_err(|e| unreadable(e.to_string()))?;
-            if let wasmparser::Payload::CustomSection(section) = payload
-                && section.name() == NAME
-            {
-                recorded.extend(decode(section.data()).map_err(unreadable)?);
+            match payload.map_err(|e| unreadable(e.to_string()))? {
+                wasmparser::Payload::CustomSection(section) if section.name() == NAME => {
+                    recorded.extend(decode(section.data()).map_err(unreadable)?)
+                }
+                wasmparser::Payload::ImportSection(section) => {
+                    for import in section.into_imports() {
+                        let import = import.map_err(|e| unreadable(e.to_string()))?;
+                        imported.push((import.module.to_owned(), import.name.to_owned()));
+                    }
+                }
+                _ => {}
             }
         }
+        // Only what the guest really calls: bindings list every function of
+        // the host, and a host may drop one the guest never used.
+        recorded.retain(|r| {
+            imported
+                .iter()
+                .any(|(module, name)| *module == r.namespace && *name == r.name)
+        });
         let mut problems = Vec::new();
         for entry in recorded {
             if !self.has_namespace(&entry.namespace) {

@@ -30,6 +30,8 @@ pub struct Kv {
     pub notes: Vec<String>,
     /// How many times `keys` ran (the bindings retry a long result).
     pub keys_calls: u32,
+    /// How many times `dump` ran (never retried: it is not repeatable).
+    pub dump_calls: u32,
 }
 
 /// An iteration over the keys that had a prefix when it started.
@@ -128,6 +130,13 @@ impl Kv {
         self.entries.remove(key).is_some()
     }
 
+    /// `len` bytes counting up from 0; not repeatable (`&mut self`), so
+    /// the bindings offer one 64 KiB buffer and never call twice.
+    fn dump(&mut self, len: u32) -> Vec<u8> {
+        self.dump_calls += 1;
+        (0..len).map(|i| i as u8).collect()
+    }
+
     /// The number of entries.
     fn len(&self) -> u32 {
         self.entries.len() as u32
@@ -151,7 +160,9 @@ impl Kv {
         )
     }
 
-    /// Every key, each followed by `separator`.
+    /// Every key, each followed by `separator`. Repeatable (counting the
+    /// calls is harmless), so the bindings may ask again for a long list.
+    #[funk(repeatable)]
     fn keys(&mut self, separator: char) -> String {
         self.keys_calls += 1;
         self.entries

@@ -37,6 +37,8 @@ pub extern "C" fn run() {
         keys.matches(';').count(),
         &keys[..12]
     ));
+        let dump = kv::dump(5000);
+    note(format!("dump: {} bytes, last {}", dump.len(), dump[4999]));
     let removed: Vec<bool> = (0..300).map(|i| kv::remove(&format!("k{i:07}"))).collect();
     note(format!(
         "removed: {} true, again: {}",
@@ -114,6 +116,13 @@ pub extern "C" fn run() {
     let mut out = [0u8; 3];
     note(format!("fetch: {:?} {:?}", kv::fetch("d", &mut out), out));
     note(format!("all_stats: {:?}", kv::all_stats()));
+}
+
+/// A result longer than the one buffer of a non-repeatable function is a
+/// panic (a trap), never cut.
+#[unsafe(no_mangle)]
+pub extern "C" fn dump_too_long() -> u32 {
+    kv::dump(70_000).len() as u32
 }
 
 /// A host trap (`Result<_, Trap>`) reaches the guest as a trap.
