@@ -423,17 +423,34 @@ mod on_wasmtime {
         }
     }
 
-    /// funk: `link` + `bind_memory`.
+    /// funk: `link` + `pin_memory` (the memory kept in the store data, as
+    /// the hand-written shims keep it).
     pub fn funk(engine: &Engine, module: &Module) -> Side<funk::wasmtime::Host<Bench>> {
-        use funk::wasmtime::{Host, bind_memory, link};
+        funk_with(engine, module, |store, instance| {
+            funk::wasmtime::pin_memory(store, instance).unwrap();
+        })
+    }
+
+    /// funk: `link` + `bind_memory` (the calling instance's memory found
+    /// per call by export index: right with several instances per store).
+    pub fn funk_bound(engine: &Engine, module: &Module) -> Side<funk::wasmtime::Host<Bench>> {
+        funk_with(engine, module, |store, instance| {
+            funk::wasmtime::bind_memory(store, instance).unwrap();
+        })
+    }
+
+    fn funk_with(
+        engine: &Engine,
+        module: &Module,
+        bind: impl FnOnce(&mut Store<funk::wasmtime::Host<Bench>>, &wasmtime::Instance),
+    ) -> Side<funk::wasmtime::Host<Bench>> {
+        use funk::wasmtime::{Host, link};
         let mut linker = Linker::new(engine);
         link(&mut linker, |host: &mut Host<Bench>| &mut host.state).unwrap();
         let mut state = Bench::default();
         let handle = state.table.insert(Counter { count: 0 }).unwrap().raw();
         let store = Store::new(engine, Host::new(state));
-        Side::new(store, &linker, module, handle, |store, instance| {
-            bind_memory(store, instance).unwrap();
-        })
+        Side::new(store, &linker, module, handle, bind)
     }
 
     /// funk with `panics = "unwind"`.
@@ -441,14 +458,14 @@ mod on_wasmtime {
         engine: &Engine,
         module: &Module,
     ) -> Side<funk::wasmtime::Host<BenchUnwind>> {
-        use funk::wasmtime::{Host, bind_memory, link};
+        use funk::wasmtime::{Host, link, pin_memory};
         let mut linker = Linker::new(engine);
         link(&mut linker, |host: &mut Host<BenchUnwind>| &mut host.state).unwrap();
         let mut state = BenchUnwind::default();
         let handle = state.table.insert(Counter { count: 0 }).unwrap().raw();
         let store = Store::new(engine, Host::new(state));
         Side::new(store, &linker, module, handle, |store, instance| {
-            bind_memory(store, instance).unwrap();
+            pin_memory(store, instance).unwrap();
         })
     }
 
@@ -826,6 +843,10 @@ fn sides(engine: &str) -> Vec<(&'static str, Box<dyn Runner>)> {
                     "funk-unwind",
                     Box::new(on_wasmtime::funk_unwind(&engine, &module)),
                 ),
+                (
+                    "funk-bound",
+                    Box::new(on_wasmtime::funk_bound(&engine, &module)),
+                ),
             ]
         }
         "wasmer" => {
@@ -878,6 +899,7 @@ fn instruction_report() {
             ("funk", "hand-written"),
             ("funk", "hand-written-caught"),
             ("funk-unwind", "hand-written"),
+            ("funk-bound", "hand-written"),
         ],
     );
 }

@@ -140,6 +140,13 @@ pub enum MemoryUnavailable {
     /// The shim declared that it needs no memory but a value asked for it.
     #[error("this host function was linked without access to guest memory")]
     NotRequested,
+    /// The host functions are already bound to another instance's memory:
+    /// binding a second one would let one instance's calls reach the
+    /// other's memory.
+    #[error(
+        "these host functions already serve another instance's memory: link each instance into imports with a function environment of its own"
+    )]
+    AnotherInstance,
 }
 
 /// A host call that ends the guest's execution.

@@ -78,6 +78,15 @@ pub struct BindError(#[from] MemoryUnavailable);
 /// Binds `instance`'s exported `memory` (and its exports, for host
 /// functions that call back into the guest) to `env`, for the host calls
 /// of this store. Call it once after instantiation.
+///
+/// Every call through functions linked with `env` uses this memory: Wasmer
+/// tells a host function its environment, not its calling instance. So an
+/// environment serves one instance: binding a second instance's memory to
+/// it fails with [`MemoryUnavailable::AnotherInstance`] (binding the same
+/// instance again is allowed). Give each instance its own
+/// [`FunctionEnv`] and `Imports`, and do not instantiate further modules
+/// with imports already bound (or [`MemorySlot::clear`] the slot first
+/// once the old instance is gone).
 pub fn bind_memory<T: HasMemory>(
     store: &mut impl AsStoreMut,
     env: &FunctionEnv<T>,
@@ -92,6 +101,9 @@ pub fn bind_memory<T: HasMemory>(
         return Err(MemoryUnavailable::Shared.into());
     }
     let slot = env.as_mut(store).memory_slot();
+    if slot.memory.as_ref().is_some_and(|bound| *bound != memory) {
+        return Err(MemoryUnavailable::AnotherInstance.into());
+    }
     slot.memory = Some(memory.clone());
     slot.exports = Some(instance.exports.clone());
     Ok(memory)

@@ -4,12 +4,13 @@
 //! [`wasmtime::Linker`]; each becomes a typed Wasmtime host function that
 //! calls the generated shim directly.
 //!
-//! The store data keeps a [`MemorySlot`] (through [`HasMemory`]). After
-//! instantiating, [`bind_memory`] caches the instance's exported `memory`
-//! there so calls do not look it up by name. Without it, each call that
-//! needs memory asks the calling instance for its `memory` export, which is
-//! always right but slower; bind once per store when the store holds one
-//! instance (funk's runtime does).
+//! The store data keeps a [`MemorySlot`] (through [`HasMemory`]) that says
+//! how a call finds the calling instance's `memory`. Without a binding,
+//! each call that needs memory looks the export up by name. After
+//! instantiating, [`bind_memory`] makes that an index lookup, still per
+//! calling instance, so any number of instances may share a store;
+//! [`pin_memory`] removes the lookup for a store that holds exactly one
+//! instance (funk's runtime does), at the cost of that rule.
 //!
 //! ```
 //! use funk::wasmtime::{Host, bind_memory, link};
@@ -55,5 +56,5 @@ mod results;
 
 pub use define::{Linking, link};
 pub use imports::{check_imports, check_interface, module_imports};
-pub use memory::{BindError, HasMemory, Host, MemorySlot, bind_memory};
+pub use memory::{BindError, HasMemory, Host, MemorySlot, bind_memory, pin_memory};
 pub use results::NativeResults;

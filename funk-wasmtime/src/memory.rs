@@ -1,34 +1,62 @@
-//! Finding the guest memory for a call, and caching it per store.
+//! Finding the calling instance's guest memory for a call: by name, by a
+//! bound export index, or pinned for a one-instance store.
 
 use funk_core::__private::Call;
 use funk_core::{GuestMemory, MemoryUnavailable};
-use wasmtime::{AsContextMut, Caller, Extern, Instance, Memory};
+use wasmtime::{AsContextMut, Caller, Extern, Instance, Memory, ModuleExport};
 
-/// The guest memory cached for a store by [`bind_memory`].
-#[derive(Debug, Default, Clone, Copy)]
+/// How a store's host calls find the calling instance's guest memory; set
+/// by [`bind_memory`] or [`pin_memory`].
+///
+/// - Empty: each call looks the calling instance's `memory` export up by
+///   name.
+/// - Bound ([`bind_memory`]): each call resolves the export's precomputed
+///   index against the *calling* instance (a name lookup only for an
+///   instance of another module): right with any number of instances in
+///   the store.
+/// - Pinned ([`pin_memory`], [`MemorySlot::set`]): every call uses one
+///   memory, with no lookup at all (what hand-written glue does). Only for
+///   a store that holds exactly one instance: a call from a second
+///   instance would read and write the first one's memory.
+#[derive(Default, Clone, Copy)]
 pub struct MemorySlot {
-    memory: Option<Memory>,
+    pinned: Option<Memory>,
+    export: Option<ModuleExport>,
+}
+
+impl std::fmt::Debug for MemorySlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemorySlot")
+            .field("pinned", &self.pinned)
+            .field("bound", &self.export.is_some())
+            .finish()
+    }
 }
 
 impl MemorySlot {
     /// An empty slot.
     pub const fn new() -> Self {
-        MemorySlot { memory: None }
+        MemorySlot {
+            pinned: None,
+            export: None,
+        }
     }
 
-    /// The bound memory, if any.
+    /// The pinned memory, if any.
     pub fn get(&self) -> Option<Memory> {
-        self.memory
+        self.pinned
     }
 
-    /// Binds `memory`; host calls in this store will use it.
+    /// Pins `memory`: every host call in this store uses it. Only for a
+    /// store with one instance; see [`pin_memory`].
     pub fn set(&mut self, memory: Memory) {
-        self.memory = Some(memory);
+        self.pinned = Some(memory);
     }
 
-    /// Forgets the bound memory.
+    /// Forgets the pinned memory and the bound export: calls look the
+    /// memory up by name again.
     pub fn clear(&mut self) {
-        self.memory = None;
+        *self = MemorySlot::new();
     }
 }
 
@@ -68,18 +96,50 @@ impl<S: 'static> HasMemory for Host<S> {
 #[error("cannot bind guest memory: {0}")]
 pub struct BindError(#[from] MemoryUnavailable);
 
-/// Caches `instance`'s exported `memory` in the store's [`MemorySlot`], so
-/// host calls find it without a lookup. Call it once after instantiation.
+/// `instance`'s exported `memory`, refused when it is missing or shared.
+fn exported_memory(
+    store: &mut wasmtime::StoreContextMut<'_, impl HasMemory>,
+    instance: &Instance,
+) -> Result<Memory, BindError> {
+    match instance.get_export(&mut *store, "memory") {
+        Some(Extern::Memory(memory)) => Ok(memory),
+        Some(Extern::SharedMemory(_)) => Err(MemoryUnavailable::Shared.into()),
+        _ => Err(MemoryUnavailable::NotExported.into()),
+    }
+}
+
+/// Makes host calls in this store find the calling instance's `memory`
+/// through its export index instead of by name. Call it after
+/// instantiating; it is right with any number of instances in the store
+/// (each call uses its own instance's memory). For a store that holds one
+/// instance, [`pin_memory`] saves the remaining lookup.
 pub fn bind_memory<T: HasMemory>(
     mut store: impl AsContextMut<Data = T>,
     instance: &Instance,
 ) -> Result<Memory, BindError> {
     let mut store = store.as_context_mut();
-    let memory = match instance.get_export(&mut store, "memory") {
-        Some(Extern::Memory(memory)) => memory,
-        Some(Extern::SharedMemory(_)) => return Err(MemoryUnavailable::Shared.into()),
-        _ => return Err(MemoryUnavailable::NotExported.into()),
-    };
+    let memory = exported_memory(&mut store, instance)?;
+    let export = instance.module(&store).get_export_index("memory");
+    let slot = store.data_mut().memory_slot();
+    slot.pinned = None;
+    slot.export = export;
+    Ok(memory)
+}
+
+/// Pins `instance`'s exported `memory` in the store's [`MemorySlot`]: host
+/// calls use it with no lookup, the cost of hand-written glue that keeps
+/// the memory in its store data.
+///
+/// Only for a store that holds exactly this one instance (funk's runtime
+/// gives every process its own store). A call from any other instance in
+/// the store would read and write *this* instance's memory; use
+/// [`bind_memory`] for stores with several instances.
+pub fn pin_memory<T: HasMemory>(
+    mut store: impl AsContextMut<Data = T>,
+    instance: &Instance,
+) -> Result<Memory, BindError> {
+    let mut store = store.as_context_mut();
+    let memory = exported_memory(&mut store, instance)?;
     store.data_mut().memory_slot().set(memory);
     Ok(memory)
 }
@@ -90,6 +150,22 @@ fn lookup<T>(caller: &mut Caller<'_, T>) -> Result<Memory, MemoryUnavailable> {
         Some(Extern::SharedMemory(_)) => Err(MemoryUnavailable::Shared),
         _ => Err(MemoryUnavailable::NotExported),
     }
+}
+
+/// The calling instance's memory: pinned, through the bound export index,
+/// or by name.
+#[inline(always)]
+fn caller_memory<T: HasMemory>(caller: &mut Caller<'_, T>) -> Result<Memory, MemoryUnavailable> {
+    let slot = *caller.data_mut().memory_slot();
+    if let Some(memory) = slot.pinned {
+        return Ok(memory);
+    }
+    if let Some(export) = slot.export
+        && let Some(Extern::Memory(memory)) = caller.get_module_export(&export)
+    {
+        return Ok(memory);
+    }
+    lookup(caller)
 }
 
 /// Splits a caller into the shim's [`Call`]: guest memory (when the function
@@ -104,11 +180,7 @@ pub(crate) fn enter<'c, T: HasMemory, S>(
         let memory = GuestMemory::unavailable(MemoryUnavailable::NotRequested);
         return Call::new(memory, get(caller.data_mut()));
     }
-    let memory = match caller.data_mut().memory_slot().get() {
-        Some(memory) => Ok(memory),
-        None => lookup(caller),
-    };
-    match memory {
+    match caller_memory(caller) {
         Ok(memory) => {
             let (bytes, data) = memory.data_and_store_mut(caller);
             Call::new(GuestMemory::new(bytes), get(data))

@@ -365,7 +365,7 @@ impl WasmtimeModule {
         // A module without memory can still run; its host calls that need
         // memory trap.
         if instance.get_export(&mut *store, "memory").is_some() {
-            funk::wasmtime::bind_memory(&mut *store, &instance)?;
+            funk::wasmtime::pin_memory(&mut *store, &instance)?;
         }
         let Some(Extern::Func(func)) = instance.get_export(&mut *store, entry) else {
             return Err(wasmtime::Error::msg(format!(
