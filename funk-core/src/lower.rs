@@ -79,8 +79,11 @@ impl<'l, 'm, S> LowerCx<'l, 'm, S> {
 /// - inside `Result<T, E>` with a [`Status`] error: `T`'s pointers, written
 ///   only when the status is 0.
 ///
-/// An unaligned or out-of-bounds pointer traps with the function named;
-/// nothing is written then.
+/// An unaligned or out-of-bounds pointer traps with the function named,
+/// and nothing is written through the value's pointers (a `Vec`/`String`
+/// checks its buffer and its length pointer before writing either). In a
+/// tuple, the elements are written in order, so those before the bad
+/// pointer have been written when the call traps.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be written back to the guest through an out-pointer",
     note = "out-values are plain data (integers, floats, `funk::Plain` records), `bool`, `char`, `Handle<T>`, `Vec<T>` of plain data, `String`, or tuples of these"
@@ -185,6 +188,20 @@ fn write_truncating<S, T: Plain>(
             let memory = cx.memory.bytes()?.len();
             region(buf.into(), bytes, memory)
         })
+        .map_err(|e| cx.fault(e))?;
+    // The length's pointer too, before anything is written: a refused call
+    // leaves guest memory as it was.
+    let len_align = std::mem::align_of::<u32>() as u64;
+    if !u64::from(len_ptr).is_multiple_of(len_align) {
+        return Err(cx.fault(GuestError::Misaligned {
+            ptr: len_ptr.into(),
+            align: len_align,
+        }));
+    }
+    cx.memory
+        .bytes()
+        .map_err(GuestError::from)
+        .and_then(|memory| region(len_ptr.into(), 4, memory.len()))
         .map_err(|e| cx.fault(e))?;
     let fits = data.len().min(capacity as usize);
     cx.memory

@@ -156,7 +156,7 @@ fn lookup<T>(caller: &mut Caller<'_, T>) -> Result<Memory, MemoryUnavailable> {
 /// or by name.
 #[inline(always)]
 fn caller_memory<T: HasMemory>(caller: &mut Caller<'_, T>) -> Result<Memory, MemoryUnavailable> {
-    let slot = *caller.data_mut().memory_slot();
+    let slot = caller.data_mut().memory_slot();
     if let Some(memory) = slot.pinned {
         return Ok(memory);
     }
