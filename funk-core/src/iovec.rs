@@ -46,11 +46,7 @@ impl Plain for GuestIoVec {}
 /// its bounds are checked once, and the array is claimed as a shared region
 /// (so no mutable buffer of the call may overlap it).
 #[inline(always)]
-fn entries<'a>(
-    view: &'a GuestView<'_>,
-    ptr: u32,
-    count: u32,
-) -> Result<impl ExactSizeIterator<Item = GuestIoVec> + 'a, GuestError> {
+fn entries<'a>(view: &'a GuestView<'_>, ptr: u32, count: u32) -> Result<&'a [[u8; 8]], GuestError> {
     if count > MAX_IOVECS {
         return Err(GuestError::TooMany {
             what: "iovec count",
@@ -68,15 +64,19 @@ fn entries<'a>(
     // At most 1024 entries of 8 bytes: no overflow.
     const ENTRY: u64 = std::mem::size_of::<GuestIoVec>() as u64;
     let bytes = view.bytes(ptr.into(), u64::from(count) * ENTRY)?;
-    Ok(bytes.chunks_exact(ENTRY as usize).map(|entry| {
-        let word = |at: usize| {
-            u32::from_le_bytes([entry[at], entry[at + 1], entry[at + 2], entry[at + 3]])
-        };
-        GuestIoVec {
-            buf: word(0),
-            buf_len: word(4),
-        }
-    }))
+    // Fixed-size chunks: reading an entry needs no bounds checks, and the
+    // callers' loops over a slice inline.
+    Ok(bytes.as_chunks::<8>().0)
+}
+
+/// One entry of the array, little-endian.
+#[inline(always)]
+fn entry(raw: &[u8; 8]) -> GuestIoVec {
+    let [a, b, c, d, e, f, g, h] = *raw;
+    GuestIoVec {
+        buf: u32::from_le_bytes([a, b, c, d]),
+        buf_len: u32::from_le_bytes([e, f, g, h]),
+    }
 }
 
 fn in_entry(index: usize) -> impl FnOnce(GuestError) -> GuestError {
@@ -88,7 +88,7 @@ fn in_entry(index: usize) -> impl FnOnce(GuestError) -> GuestError {
 
 impl<'a, S> Lift<'a, S> for &'a [IoSlice<'a>] {
     type Abi = (u32, u32);
-    #[inline]
+    #[inline(always)]
     fn lift(
         view: &'a GuestView<'_>,
         _: &mut S,
@@ -96,8 +96,9 @@ impl<'a, S> Lift<'a, S> for &'a [IoSlice<'a>] {
     ) -> Result<Self, GuestError> {
         let entries = entries(view, ptr, count)?;
         let mut slices = view.filling(entries.len());
-        for (index, entry) in entries.enumerate() {
-            let bytes = view.bytes(entry.buf.into(), entry.buf_len.into());
+        for (index, entry) in entries.iter().map(entry).enumerate() {
+            // `entries` claimed the array: the view has memory.
+            let bytes = view.bytes_of_available(entry.buf.into(), entry.buf_len.into());
             slices.push(IoSlice::new(bytes.map_err(in_entry(index))?));
         }
         Ok(slices.finish())
@@ -110,7 +111,7 @@ impl<'a, S> Lift<'a, S> for &'a [IoSlice<'a>] {
 impl<'a, S> Lift<'a, S> for &'a mut [IoSliceMut<'a>] {
     type Abi = (u32, u32);
     const MUTABLE: bool = true;
-    #[inline]
+    #[inline(always)]
     fn lift(
         view: &'a GuestView<'_>,
         _: &mut S,
@@ -118,8 +119,9 @@ impl<'a, S> Lift<'a, S> for &'a mut [IoSliceMut<'a>] {
     ) -> Result<Self, GuestError> {
         let entries = entries(view, ptr, count)?;
         let mut slices = view.filling(entries.len());
-        for (index, entry) in entries.enumerate() {
-            let bytes = view.bytes_mut(entry.buf.into(), entry.buf_len.into());
+        for (index, entry) in entries.iter().map(entry).enumerate() {
+            // `entries` claimed the array: the view has memory.
+            let bytes = view.bytes_mut_of_available(entry.buf.into(), entry.buf_len.into());
             slices.push(IoSliceMut::new(bytes.map_err(in_entry(index))?));
         }
         Ok(slices.finish())
@@ -246,8 +248,9 @@ impl<'a, S> LiftAsync<'a, S> for &'a [IoSlice<'a>] {
     ) -> Result<CopiedIoSlices, GuestError> {
         let entries = entries(view, ptr, count)?;
         let mut buffers = Vec::with_capacity(entries.len());
-        for (index, entry) in entries.enumerate() {
-            let bytes = view.bytes(entry.buf.into(), entry.buf_len.into());
+        for (index, entry) in entries.iter().map(entry).enumerate() {
+            // `entries` claimed the array: the view has memory.
+            let bytes = view.bytes_of_available(entry.buf.into(), entry.buf_len.into());
             buffers.push((u64::from(entry.buf), bytes.map_err(in_entry(index))?));
         }
         let (data, spans) = copy_merged(&buffers);
@@ -313,8 +316,9 @@ impl<'a, S> LiftAsync<'a, S> for &'a mut [IoSliceMut<'a>] {
         let entries = entries(view, ptr, count)?;
         let mut data = Vec::new();
         let mut copied = Vec::with_capacity(entries.len());
-        for (index, entry) in entries.enumerate() {
-            let bytes = view.bytes_mut(entry.buf.into(), entry.buf_len.into());
+        for (index, entry) in entries.iter().map(entry).enumerate() {
+            // `entries` claimed the array: the view has memory.
+            let bytes = view.bytes_mut_of_available(entry.buf.into(), entry.buf_len.into());
             let bytes = bytes.map_err(in_entry(index))?;
             data.extend_from_slice(bytes);
             copied.push((u64::from(entry.buf), bytes.len()));

@@ -177,6 +177,20 @@ impl GuestView<'_> {
     #[inline(always)]
     fn claim(&self, ptr: u64, len: u64, mutable: bool) -> Result<Range<usize>, GuestError> {
         self.available()?;
+        self.claim_available(ptr, len, mutable)
+    }
+
+    /// [`claim`](Self::claim) without the availability check, for a view
+    /// that is known to have memory: another claim on it succeeded (the
+    /// iovec lifts claim their entry array first, then each buffer).
+    #[inline(always)]
+    fn claim_available(
+        &self,
+        ptr: u64,
+        len: u64,
+        mutable: bool,
+    ) -> Result<Range<usize>, GuestError> {
+        debug_assert!(self.unavailable.is_none());
         let range = region(ptr, len, self.len)?;
         match &self.borrows {
             Some(borrows) => {
@@ -202,6 +216,31 @@ impl GuestView<'_> {
         // borrow set checked it, or (without one) the view lends no mutable
         // regions at all. Regions live no longer than `&self`.
         Ok(unsafe { std::slice::from_raw_parts(self.base.add(range.start), range.len()) })
+    }
+
+    /// [`bytes`](Self::bytes) on a view known to have memory (see
+    /// `claim_available`).
+    #[inline(always)]
+    pub(crate) fn bytes_of_available(&self, ptr: u64, len: u64) -> Result<&[u8], GuestError> {
+        let range = self.claim_available(ptr, len, false)?;
+        // SAFETY: as in `bytes`: the view has memory (the caller's earlier
+        // claim succeeded, so `base` is the memory's start) and `range`
+        // lies inside it, with no mutable region overlapping.
+        Ok(unsafe { std::slice::from_raw_parts(self.base.add(range.start), range.len()) })
+    }
+
+    /// [`bytes_mut`](Self::bytes_mut) on a view known to have memory (see
+    /// `claim_available`).
+    #[allow(clippy::mut_from_ref)] // exclusivity is checked by the borrow set
+    #[inline(always)]
+    pub(crate) fn bytes_mut_of_available(
+        &self,
+        ptr: u64,
+        len: u64,
+    ) -> Result<&mut [u8], GuestError> {
+        let range = self.claim_available(ptr, len, true)?;
+        // SAFETY: as in `bytes_mut`, on a view that has memory.
+        Ok(unsafe { std::slice::from_raw_parts_mut(self.base.add(range.start), range.len()) })
     }
 
     /// Lends `len` bytes at `ptr` mutably.

@@ -57,7 +57,7 @@ impl Scratch {
                 // SAFETY: `start..end` lies inside the inline buffer, so the
                 // offset stays in bounds of one allocation.
                 let at = unsafe { self.inline.get().cast::<u8>().add(start) };
-                Filling::Inline {
+                Filling {
                     at: at.cast(),
                     capacity,
                     len: 0,
@@ -66,23 +66,30 @@ impl Scratch {
             }
             _ => {
                 let arena = self.overflow.get_or_init(bumpalo::Bump::new);
-                Filling::Spilled(bumpalo::collections::Vec::with_capacity_in(capacity, arena))
+                // Callers ask for at most a few thousand small values (the
+                // iovec count is limited), far below any layout limit.
+                let layout = std::alloc::Layout::array::<T>(capacity)
+                    .expect("scratch request within the layout limit");
+                Filling {
+                    at: arena.alloc_layout(layout).as_ptr().cast(),
+                    capacity,
+                    len: 0,
+                    _scratch: PhantomData,
+                }
             }
         }
     }
 }
 
-/// A slice under construction in a [`Scratch`].
-pub(crate) enum Filling<'s, T> {
-    /// In the inline buffer: `len` of `capacity` slots at `at` are written.
-    Inline {
-        at: *mut T,
-        capacity: usize,
-        len: usize,
-        _scratch: PhantomData<&'s mut [T]>,
-    },
-    /// In the overflow arena.
-    Spilled(bumpalo::collections::Vec<'s, T>),
+/// A slice being filled in the scratch: `len` of `capacity` slots at `at`
+/// are written. The slots are in the inline buffer or in the overflow
+/// arena; either way they belong to this filling alone for `'s`, so a push
+/// is the same few instructions wherever they are.
+pub(crate) struct Filling<'s, T> {
+    at: *mut T,
+    capacity: usize,
+    len: usize,
+    _scratch: PhantomData<&'s mut [T]>,
 }
 
 impl<'s, T> Filling<'s, T> {
@@ -92,33 +99,23 @@ impl<'s, T> Filling<'s, T> {
     /// If more values are pushed than the capacity asked for (a bug in funk).
     #[inline(always)]
     pub(crate) fn push(&mut self, value: T) {
-        match self {
-            Filling::Inline {
-                at, capacity, len, ..
-            } => {
-                assert!(*len < *capacity, "scratch slice overfilled");
-                // SAFETY: slot `len < capacity` lies in the range reserved
-                // for this filling, which is aligned for `T` (see `filling`)
-                // and disjoint from every other allocation of the scratch;
-                // writing through the `UnsafeCell`'s pointer is allowed.
-                unsafe { at.add(*len).write(value) };
-                *len += 1;
-            }
-            Filling::Spilled(values) => values.push(value),
-        }
+        assert!(self.len < self.capacity, "scratch slice overfilled");
+        // SAFETY: slot `len < capacity` lies in the range reserved for this
+        // filling (inline: aligned and disjoint from every other allocation
+        // of the scratch, written through the `UnsafeCell`'s pointer; spilled:
+        // an arena allocation of `capacity` values of `T`, aligned for it).
+        unsafe { self.at.add(self.len).write(value) };
+        self.len += 1;
     }
 
     /// The values pushed so far, borrowed for as long as the scratch.
     #[inline(always)]
     pub(crate) fn finish(self) -> &'s mut [T] {
-        match self {
-            // SAFETY: the first `len` slots were written by `push`, are
-            // aligned and lie in a range reserved for this filling alone;
-            // `'s` ties the slice to the borrow of the scratch, so the
-            // buffer can neither move nor be reused while the slice lives.
-            Filling::Inline { at, len, .. } => unsafe { std::slice::from_raw_parts_mut(at, len) },
-            Filling::Spilled(values) => values.into_bump_slice_mut(),
-        }
+        // SAFETY: the first `len` slots were written by `push`, are aligned
+        // and lie in a range reserved for this filling alone; `'s` ties the
+        // slice to the borrow of the scratch (and its arena), so the memory
+        // can neither move nor be reused while the slice lives.
+        unsafe { std::slice::from_raw_parts_mut(self.at, self.len) }
     }
 }
 
