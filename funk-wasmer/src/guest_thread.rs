@@ -45,6 +45,8 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread;
 
+mod spin;
+
 /// Stack size of a guest thread. Wasm itself runs on a stack Wasmer
 /// allocates; this one holds only the embedder's closures and host frames.
 const GUEST_THREAD_STACK: usize = 512 * 1024;
@@ -411,6 +413,9 @@ struct Exchange {
     in_host: AtomicUsize,
     /// Wakes the guest thread (and a cancelling `drop`).
     guest: Condvar,
+    /// Set by a wake before it takes the lock: what a guest thread about to
+    /// park spins on (see [`spin`]). Only a hint: `Inner::woken` decides.
+    woken_hint: AtomicBool,
 }
 
 #[derive(Default)]
@@ -418,6 +423,9 @@ struct Inner {
     phase: Phase,
     /// The future the guest thread is parked on was woken.
     woken: bool,
+    /// The guest thread waits on the condvar in `block_on`: only then does
+    /// a wake need the (system-call) notify.
+    parked: bool,
     /// The awaiting task, woken when the call finishes.
     waker: Option<Waker>,
     /// `thread::Result<R>` once finished.
@@ -480,16 +488,23 @@ impl Exchange {
             if future.as_mut().poll(&mut cx).is_ready() {
                 return Ok(());
             }
-            let mut inner = self
-                .guest
-                .wait_while(self.lock(), |inner| {
-                    !inner.woken && !matches!(inner.phase, Phase::Cancelled)
-                })
-                .unwrap_or_else(PoisonError::into_inner);
+            spin::until_woken(&self.woken_hint, &self.cancelled);
+            let mut inner = self.lock();
+            if !inner.woken && !matches!(inner.phase, Phase::Cancelled) {
+                inner.parked = true;
+                inner = self
+                    .guest
+                    .wait_while(inner, |inner| {
+                        !inner.woken && !matches!(inner.phase, Phase::Cancelled)
+                    })
+                    .unwrap_or_else(PoisonError::into_inner);
+                inner.parked = false;
+            }
             if let Phase::Cancelled = inner.phase {
                 return Err(Cancelled);
             }
             inner.woken = false;
+            self.woken_hint.store(false, Ordering::Relaxed);
         }
     }
 
@@ -543,8 +558,15 @@ impl Wake for Exchange {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        self.lock().woken = true;
-        self.guest.notify_all();
+        // The hint first, for a guest thread spinning before it parks.
+        self.woken_hint.store(true, Ordering::Release);
+        let mut inner = self.lock();
+        inner.woken = true;
+        let parked = inner.parked;
+        drop(inner);
+        if parked {
+            self.guest.notify_all();
+        }
     }
 }
 
