@@ -223,12 +223,18 @@ fn shim(self_ty: &Type, function: &Function<'_>, names: &Names) -> TokenStream {
         .map(|(i, (param, value))| {
             let (ty, name, part) = (param.ty, &param.name, format_ident!("__abi{}", i));
             quote_spanned! {ty.span()=>
-                let #value = <#ty as __funk::Lift<'_, #self_ty>>::lift(
-                    &__view,
+                                let #value = match <#ty as __funk::Lift<'_, #self_ty>>::lift(
+                    __view,
                     __state,
                     __funk::Abi::from_list(#part),
-                )
-                .map_err(|e| __funk::Trap::argument(#qualified, #name, e))?;
+                ) {
+                    ::core::result::Result::Ok(value) => value,
+                    ::core::result::Result::Err(e) => {
+                        break '__funk_lifted ::core::result::Result::Err(
+                            __funk::Trap::argument(#qualified, #name, e),
+                        );
+                    }
+                };
             }
         });
     let mutable = lift_consts(self_ty, function, quote!(MUTABLE));
@@ -257,11 +263,25 @@ fn shim(self_ty: &Type, function: &Function<'_>, names: &Names) -> TokenStream {
                 let (mut __memory, __state) = __call.into_parts();
                 #(#splits)*
                 let __outs: #out = __args;
-                let __ret = {
+                                                let __ret = {
                     const __LENDS_MUTABLY: bool = false #(|| #mutable)*;
-                    let __view = __memory.view(__LENDS_MUTABLY);
-                    #(#lifts)*
-                    #call
+                    // Dropped by hand once the method returned: a view with
+                    // drop glue alive across the method's call would need a
+                    // landing pad, and so the whole view written out, on every
+                    // call. Only a method that unwinds skips the drop, which
+                    // then leaks a scratch overflow (made only for iovec
+                    // arrays too large for the inline buffer).
+                    let __view = ::core::mem::ManuallyDrop::new(__memory.view(__LENDS_MUTABLY));
+                    #[allow(unused_labels)]
+                    let __ret = '__funk_lifted: {
+                        let __view = &*__view;
+                        #(#lifts)*
+                        ::core::result::Result::Ok(#call)
+                    };
+                    // A move out: the borrow checker proves nothing lifted
+                    // from the view is still alive.
+                    drop(::core::mem::ManuallyDrop::into_inner(__view));
+                    __ret?
                 };
                 let mut __cx = __funk::LowerCx::new(&mut __memory, __state, #qualified);
                 <#ret as __funk::ReturnValue<#self_ty>>::lower(__ret, &mut __cx, __outs)

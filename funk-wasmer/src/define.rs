@@ -91,6 +91,17 @@ pub(crate) fn to_wasmer(trap: Trap) -> RuntimeError {
     RuntimeError::user(Box::new(trap))
 }
 
+/// Wasmer's error as [`run_shim`]'s error type (which must come from a
+/// [`Trap`]; the orphan rule keeps that impl off `RuntimeError` itself).
+pub(crate) struct WasmerError(pub(crate) RuntimeError);
+
+impl From<Trap> for WasmerError {
+    #[inline]
+    fn from(trap: Trap) -> Self {
+        WasmerError(to_wasmer(trap))
+    }
+}
+
 use funk_core::abi_list as nest;
 
 macro_rules! define_arity {
@@ -123,12 +134,15 @@ macro_rules! define_arity {
                         if guest_thread::is_cancelled() {
                             return Err(to_wasmer(cancelled(F::INFO)));
                         }
-                        let result = if F::INFO.catch_panics {
-                            run_shim(F::INFO, || enter(&mut env, get, F::INFO.memory, |call| F::call(call, nest!($($a),*))))
-                        } else {
+                                                // Converted inside the unwinding boundary, so only
+                        // Wasmer's one-word error crosses it.
+                        let mut call = || {
                             enter(&mut env, get, F::INFO.memory, |call| F::call(call, nest!($($a),*)))
+                                .map(R::into_native)
+                                .map_err(WasmerError::from)
                         };
-                        result.map(R::into_native).map_err(to_wasmer)
+                        let result = if F::INFO.catch_panics { run_shim(F::INFO, call) } else { call() };
+                        result.map_err(|error| error.0)
                     },
                 );
                 self.imports.define(info.namespace, info.name, function);

@@ -44,6 +44,8 @@ where
     S::define_all(&mut Linking::new(linker, get))
 }
 
+#[cold]
+#[inline(never)]
 pub(crate) fn to_wasmtime(trap: Trap) -> wasmtime::Error {
     wasmtime::Error::new(trap)
 }

@@ -101,11 +101,7 @@ fn exported_memory(
     store: &mut wasmtime::StoreContextMut<'_, impl HasMemory>,
     instance: &Instance,
 ) -> Result<Memory, BindError> {
-    match instance.get_export(&mut *store, "memory") {
-        Some(Extern::Memory(memory)) => Ok(memory),
-        Some(Extern::SharedMemory(_)) => Err(MemoryUnavailable::Shared.into()),
-        _ => Err(MemoryUnavailable::NotExported.into()),
-    }
+    Ok(memory_of(instance.get_export(&mut *store, "memory"))?)
 }
 
 /// Makes host calls in this store find the calling instance's `memory`
@@ -144,8 +140,10 @@ pub fn pin_memory<T: HasMemory>(
     Ok(memory)
 }
 
-fn lookup<T>(caller: &mut Caller<'_, T>) -> Result<Memory, MemoryUnavailable> {
-    match caller.get_export("memory") {
+/// The memory an instance exports as `memory`, or why it has none funk can
+/// use.
+fn memory_of(export: Option<Extern>) -> Result<Memory, MemoryUnavailable> {
+    match export {
         Some(Extern::Memory(memory)) => Ok(memory),
         Some(Extern::SharedMemory(_)) => Err(MemoryUnavailable::Shared),
         _ => Err(MemoryUnavailable::NotExported),
@@ -165,7 +163,7 @@ fn caller_memory<T: HasMemory>(caller: &mut Caller<'_, T>) -> Result<Memory, Mem
     {
         return Ok(memory);
     }
-    lookup(caller)
+    memory_of(caller.get_export("memory"))
 }
 
 /// Splits a caller into the shim's [`Call`]: guest memory (when the function

@@ -103,6 +103,22 @@ impl Model {
     fn aligned(ptr: u32, align: u32) -> bool {
         ptr.is_multiple_of(align)
     }
+
+    /// A shared claim of `len` elements of `size` bytes at `ptr`, which must
+    /// be `align`-aligned: the model of a typed slice.
+    fn claim_elements(
+        &mut self,
+        ptr: u32,
+        len: u32,
+        size: u64,
+        align: u32,
+    ) -> Option<(usize, usize)> {
+        if !Self::aligned(ptr, align) {
+            return None;
+        }
+        let bytes = u64::from(len).checked_mul(size)?;
+        self.claim(ptr.into(), bytes, false)
+    }
 }
 
 fn compare<T: PartialEq + std::fmt::Debug, E: std::fmt::Debug>(
@@ -197,19 +213,15 @@ fn lift(
                 compare("&str", got.map(str::to_owned), want)?;
             }
             2 => {
-                let want = (Model::aligned(ptr, 4))
-                    .then(|| u64::from(len).checked_mul(4))
-                    .flatten()
-                    .and_then(|bytes| model.claim(ptr.into(), bytes, false))
+                let want = model
+                    .claim_elements(ptr, len, 4, 4)
                     .map(|(s, e)| words32(&model.bytes[s..e]));
                 let got = <&[u32] as Lift<'_, ResourceTable>>::lift(&view, table, (ptr, len));
                 compare("&[u32]", got.map(<[u32]>::to_vec), want)?;
             }
             3 => {
-                let want = (Model::aligned(ptr, 4))
-                    .then(|| u64::from(len).checked_mul(8))
-                    .flatten()
-                    .and_then(|bytes| model.claim(ptr.into(), bytes, false))
+                let want = model
+                    .claim_elements(ptr, len, 8, 4)
                     .map(|(s, e)| records(&model.bytes[s..e]));
                 let got = <&[Rec] as Lift<'_, ResourceTable>>::lift(&view, table, (ptr, len));
                 compare("&[Rec]", got.map(<[Rec]>::to_vec), want)?;
