@@ -707,6 +707,12 @@ mod on_wasmer {
         x.wrapping_add(1)
     }
 
+    /// `nop` through Wasmer's fallible-result path, as funk's Wasmer shims
+    /// always are (a cancelled guest-thread call must be able to trap).
+    fn nop_fallible(_: FunctionEnvMut<'_, RawEnv>, x: i32) -> Result<i32, RuntimeError> {
+        Ok(x.wrapping_add(1))
+    }
+
     fn sum(mut env: FunctionEnvMut<'_, RawEnv>, ptr: u32, len: u32) -> Result<u32, RuntimeError> {
         with_memory(&mut env, |mem, _| {
             Ok(sum_bytes(raw::region(mem, ptr, len)?))
@@ -740,6 +746,16 @@ mod on_wasmer {
 
     /// Hand-written `Function::new_typed_with_env` shims.
     pub fn hand_written(wasm: &str) -> Side {
+        hand_written_with(wasm, false)
+    }
+
+    /// The same, with `nop` returning a `Result` as every funk shim on
+    /// Wasmer does: the baseline for the price of that path.
+    pub fn hand_written_fallible(wasm: &str) -> Side {
+        hand_written_with(wasm, true)
+    }
+
+    fn hand_written_with(wasm: &str, fallible_nop: bool) -> Side {
         let mut store = Store::default();
         let module = Module::new(&store, wasm).unwrap();
         let mut table = ResourceTable::new();
@@ -751,7 +767,13 @@ mod on_wasmer {
         let env = FunctionEnv::new(&mut store, data);
         let mut imports = Imports::new();
         let functions = [
-            ("nop", Function::new_typed_with_env(&mut store, &env, nop)),
+            (
+                "nop",
+                match fallible_nop {
+                    true => Function::new_typed_with_env(&mut store, &env, nop_fallible),
+                    false => Function::new_typed_with_env(&mut store, &env, nop),
+                },
+            ),
             ("sum", Function::new_typed_with_env(&mut store, &env, sum)),
             (
                 "strlen",
@@ -857,6 +879,10 @@ fn sides(engine: &str) -> Vec<(&'static str, Box<dyn Runner>)> {
                     Box::new(on_wasmer::hand_written(&wasm)) as Box<dyn Runner>,
                 ),
                 ("funk", Box::new(on_wasmer::funk(&wasm))),
+                (
+                    "hand-written-fallible",
+                    Box::new(on_wasmer::hand_written_fallible(&wasm)),
+                ),
             ]
         }
         other => panic!("no engine {other}"),
@@ -898,6 +924,7 @@ fn instruction_report() {
         &[
             ("funk", "hand-written"),
             ("funk", "hand-written-caught"),
+            ("funk", "hand-written-fallible"),
             ("funk-unwind", "hand-written"),
             ("funk-bound", "hand-written"),
         ],

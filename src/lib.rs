@@ -136,7 +136,11 @@
 //!   [`Lift::FALLIBLE`] / [`ReturnValue::FALLIBLE`] `false`: plain integers
 //!   and floats, [`Handle`], `()`) is then defined through Wasmtime's
 //!   infallible path, with no trap path at all. Guest input is still
-//!   checked either way.
+//!   checked either way. Either way, a method that panics skips freeing
+//!   the call's scratch overflow (an allocation made only for iovec arrays
+//!   too large for the shim's inline buffer): keeping that drop off the
+//!   unwinding path is what lets every call skip writing its argument view
+//!   to the stack.
 //!
 //! ## Checking a guest before instantiating it
 //!
