@@ -544,6 +544,12 @@ mod on_wasmer {
             if parked.load(Ordering::SeqCst) == SUSPENDED {
                 Poll::Ready(())
             } else {
+                // A call's future is woken only when the call finishes,
+                // not when its guest thread reaches the gate: poll again
+                // (after giving the guest threads the CPU) instead of
+                // waiting for a wake that never comes.
+                std::thread::yield_now();
+                cx.waker().wake_by_ref();
                 Poll::Pending
             }
         }));
