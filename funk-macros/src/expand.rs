@@ -223,7 +223,7 @@ fn shim(self_ty: &Type, function: &Function<'_>, names: &Names) -> TokenStream {
         .map(|(i, (param, value))| {
             let (ty, name, part) = (param.ty, &param.name, format_ident!("__abi{}", i));
             quote_spanned! {ty.span()=>
-                                let #value = match <#ty as __funk::Lift<'_, #self_ty>>::lift(
+                let #value = match <#ty as __funk::Lift<'_, #self_ty>>::lift(
                     __view,
                     __state,
                     __funk::Abi::from_list(#part),
@@ -263,7 +263,7 @@ fn shim(self_ty: &Type, function: &Function<'_>, names: &Names) -> TokenStream {
                 let (mut __memory, __state) = __call.into_parts();
                 #(#splits)*
                 let __outs: #out = __args;
-                                                let __ret = {
+                let __ret = {
                     const __LENDS_MUTABLY: bool = false #(|| #mutable)*;
                     // Dropped by hand once the method returned: a view with
                     // drop glue alive across the method's call would need a

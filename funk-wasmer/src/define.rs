@@ -134,7 +134,7 @@ macro_rules! define_arity {
                         if guest_thread::is_cancelled() {
                             return Err(to_wasmer(cancelled(F::INFO)));
                         }
-                                                // Converted inside the unwinding boundary, so only
+                        // Converted inside the unwinding boundary, so only
                         // Wasmer's one-word error crosses it.
                         let mut call = || {
                             enter(&mut env, get, F::INFO.memory, |call| F::call(call, nest!($($a),*)))
