@@ -38,8 +38,10 @@ pub struct Settings {
     pub max_processes: usize,
     /// Largest message a guest may build, in bytes.
     pub max_message_size: u64,
-    /// Wasmtime: reserve instance memory in one pooled region for this many
-    /// processes (`None`: allocate on demand).
+    /// Wasmtime: keep slots for this many processes in a pool, reused from
+    /// one to the next (the default: 1000, then on-demand allocation for
+    /// more; see [`Pooling`]); `None`: allocate every process on demand.
+    /// Wasmer ignores it.
     pub pooling: Option<Pooling>,
     /// Wasmtime: address space reserved for each process's linear memory,
     /// in bytes, and the room left for it to grow before it is moved
@@ -58,15 +60,64 @@ pub struct Settings {
     /// fails if the engine lacks the mechanism (Wasmer has no fuel or
     /// epochs).
     pub preemption: Option<Preemption>,
+    /// Wasmtime: zero a process's fiber stack before it runs on it, when
+    /// the stack is one an ended process used (Wasmtime's
+    /// `Config::async_stack_zeroing`). Off by default, as in Wasmtime:
+    /// compiled code and host functions never read a stack slot they did
+    /// not write, so a guest cannot see what an earlier process left on a
+    /// reused stack. On, it is defense in depth against a compiler bug, at
+    /// the price of a system call per spawn (`MADV_DONTNEED`, which also
+    /// interrupts every executor thread to flush its TLB). Wasmer ignores
+    /// it: it runs wasm on stacks from a pool of its own, reused as they
+    /// are.
+    pub stack_zeroing: bool,
 }
 
-/// Wasmtime's pooling allocator: one reservation shared by all instances.
+/// Wasmtime's pooling allocator: slots for a number of processes' memories,
+/// tables, instances and fiber stacks, reserved when the runtime is built
+/// and reused from one process to the next, so a spawn maps and unmaps
+/// nothing, and a freed slot is reset in place (up to 64 KiB of the pages
+/// its process dirtied are written back; only more is given back to the
+/// kernel): spawn + join takes about a quarter of its on-demand time.
+///
+/// Each slot reserves `memory_reservation` of address space (4 GiB by
+/// default), so a pool of `instances` slots takes `instances` times that
+/// when the runtime is built (4 TiB for the default 1000; a 47-bit user
+/// address space has 128 TiB). A pooled memory cannot move, so it grows at
+/// most to its slot. If the pool cannot be reserved (a smaller address
+/// space) and spawns beyond it run on demand, the runtime is built without
+/// it, with a warning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Pooling {
-    /// Instances (processes) the pool holds at once.
+    /// Processes the pool holds at once.
     pub instances: u32,
-    /// Linear memory per instance, in bytes.
-    pub memory_per_instance: u64,
+    /// The most linear memory a pooled process may have, in bytes, at most
+    /// `memory_reservation`. `None` (the default): 4 GiB, as far as any
+    /// wasm32 memory grows, so that pooled and on-demand processes have the
+    /// same ceiling; then the pool is used only if `memory_reservation`
+    /// leaves room for it (it is `None` or at least 4 GiB) and is skipped
+    /// otherwise, so that a small reservation (for very many processes)
+    /// keeps its on-demand growth.
+    pub memory_per_instance: Option<u64>,
+    /// When every slot is taken, spawn the process with on-demand
+    /// allocation (`true`, the default) or fail the spawn
+    /// ([`SpawnError::Instantiate`](crate::SpawnError)). A module the pool
+    /// cannot hold (more memories or tables, or a larger table, than a
+    /// slot has room for) also runs on demand, or fails to compile.
+    pub on_demand_when_full: bool,
+}
+
+/// The default pool's slot count.
+const DEFAULT_POOL_INSTANCES: u32 = 1000;
+
+impl Default for Pooling {
+    fn default() -> Self {
+        Pooling {
+            instances: DEFAULT_POOL_INSTANCES,
+            memory_per_instance: None,
+            on_demand_when_full: true,
+        }
+    }
 }
 
 impl Default for Settings {
@@ -75,9 +126,10 @@ impl Default for Settings {
             engine: EngineKind::Wasmtime,
             max_processes: 1 << 20,
             max_message_size: 256 << 20,
-            pooling: None,
+            pooling: Some(Pooling::default()),
             memory_reservation: None,
             preemption: None,
+            stack_zeroing: false,
         }
     }
 }

@@ -225,7 +225,8 @@ async fn wasmtime_pooling_runs_processes_and_a_full_pool_fails_a_spawn() {
             engine,
             pooling: Some(Pooling {
                 instances: 3,
-                memory_per_instance: 1 << 20,
+                memory_per_instance: Some(1 << 20),
+                on_demand_when_full: false,
             }),
             ..Settings::default()
         });
@@ -260,6 +261,53 @@ async fn wasmtime_pooling_runs_processes_and_a_full_pool_fails_a_spawn() {
         h.wait_reports(again.id(), 1).await;
         h.send(again.id(), 0);
         assert_eq!(again.wait().await.status, ExitStatus::Returned);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wasmtime_processes_beyond_the_pool_run_on_demand_with_the_same_limits() {
+    let engine = EngineKind::Wasmtime;
+    guard(engine, async {
+        let h = Harness::new(Settings {
+            engine,
+            pooling: Some(Pooling {
+                instances: 2,
+                memory_per_instance: Some(2 << 20),
+                on_demand_when_full: true,
+            }),
+            ..Settings::default()
+        });
+        // Each grows its memory by one page (to 2 pages) and reports the
+        // old size, then waits; a third grow (to 34 pages, past the slot's
+        // 2 MiB) is refused in the pool but not on demand.
+        let module = h.module(
+            r#"(func (export "wait")
+                 (call $report32 (memory.grow (i32.const 1)))
+                 (drop (call $receive (i32.const 0) (i32.const 0) (i64.const -1)))
+                 (call $report32 (memory.grow (i32.const 32))))"#,
+        );
+        let waiting: Vec<_> = (0..4).map(|_| h.spawn(&module, "wait", &[])).collect();
+        for process in &waiting {
+            h.wait_reports(process.id(), 1).await;
+        }
+        for process in &waiting {
+            h.send(process.id(), 0);
+        }
+        let mut refused = 0;
+        for process in waiting {
+            let id = process.id();
+            assert_eq!(process.wait().await.status, ExitStatus::Returned);
+            let reports = format!("{:?}", h.reports(id));
+            match reports.as_str() {
+                "[Value(1), Value(-1)]" => refused += 1,
+                "[Value(1), Value(2)]" => {}
+                other => panic!("process {id}: {other}"),
+            }
+        }
+        // Two processes had pool slots (and the slot's ceiling), two more
+        // ran on demand instead of failing their spawns.
+        assert_eq!(refused, 2);
     })
     .await;
 }

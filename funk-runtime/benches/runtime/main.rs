@@ -8,7 +8,8 @@
 //! ```sh
 //! cargo bench -p funk-runtime --bench runtime            # everything
 //! cargo bench -p funk-runtime --bench runtime -- ring    # scenarios matching "ring"
-//! FUNK_BENCH_POOLING=12000 cargo bench -p funk-runtime --bench runtime  # Wasmtime pooling
+//! FUNK_BENCH_POOLING=off cargo bench -p funk-runtime --bench runtime    # Wasmtime on demand
+//! FUNK_BENCH_POOLING=12000 cargo bench -p funk-runtime --bench runtime  # a pool of 12000 only
 //! ```
 //!
 //! Each figure is the median of several runs, in µs per operation (per
@@ -115,19 +116,23 @@ async fn run(runtime: &Runtime, module: &Module, scenario: &Scenario) -> f64 {
     fields[2].parse().unwrap()
 }
 
-/// The runtime's settings: the defaults, or with `FUNK_BENCH_POOLING=N`
-/// Wasmtime's pooling allocator for N processes of 64 MiB memory each,
-/// and with `FUNK_BENCH_RESERVATION_MIB=M` a reservation of M MiB per
-/// memory.
+/// The runtime's settings: the defaults (Wasmtime: a pool of 1000, then on
+/// demand), with `FUNK_BENCH_POOLING=off` every process on demand, with
+/// `FUNK_BENCH_POOLING=N` a pool of N processes of 64 MiB memory each and
+/// nothing beyond it, and with `FUNK_BENCH_RESERVATION_MIB=M` a reservation
+/// of M MiB per memory.
 fn settings(engine: EngineKind) -> Settings {
-    let pooling = std::env::var("FUNK_BENCH_POOLING")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .filter(|_| engine == EngineKind::Wasmtime)
-        .map(|instances| Pooling {
-            instances,
-            memory_per_instance: 64 << 20,
-        });
+    let pooling = match std::env::var("FUNK_BENCH_POOLING").ok().as_deref() {
+        None => Settings::default().pooling,
+        Some("off") => None,
+        Some(n) => Some(Pooling {
+            instances: n
+                .parse()
+                .expect("FUNK_BENCH_POOLING: a slot count or `off`"),
+            memory_per_instance: Some(64 << 20),
+            on_demand_when_full: false,
+        }),
+    };
     Settings {
         engine,
         pooling,
@@ -154,10 +159,16 @@ fn main() {
         Err(_) => vec![EngineKind::Wasmtime, EngineKind::Wasmer],
     };
     let wasm = guest();
-    let executor = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    // `FUNK_BENCH_WORKERS=N` sets the executor's worker threads (tokio's
+    // default: one per CPU), to see what cross-thread wake-ups cost.
+    let mut executor = tokio::runtime::Builder::new_multi_thread();
+    if let Some(workers) = std::env::var("FUNK_BENCH_WORKERS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+    {
+        executor.worker_threads(workers);
+    }
+    let executor = executor.enable_all().build().unwrap();
     let mut table = Vec::new();
     for scenario in &selected {
         let floor_mt = median(

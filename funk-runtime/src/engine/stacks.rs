@@ -5,13 +5,20 @@
 //! page, page faults as the guest first touches it, and a `munmap` when the
 //! process ends: a large part of what a spawn costs. [`StackCache`] (the
 //! engine's [`StackCreator`]) keeps up to [`KEEP`] stacks of processes that
-//! ended and hands them to the next ones, already mapped and guarded (the
-//! system calls saved; the first touches still fault the pages in). A
+//! ended and hands them to the next ones, already mapped, guarded and with
+//! their pages resident (the system calls and the page faults saved). A
 //! stack is reused only once the fiber that ran on it is gone (Wasmtime
-//! drops a stack only then), never shared, and its pages are given back to
-//! the kernel first (`MADV_DONTNEED`, as Wasmtime's pooling allocator does
-//! by default), so the next process finds it zero-filled, as a fresh
-//! mapping would be: nothing of one process's stack reaches another.
+//! drops a stack only then), never shared.
+//!
+//! A reused stack still holds the bytes the last process's fiber left on
+//! it, as a stack of Wasmtime's pooling allocator does by default: compiled
+//! code and host functions never read a stack slot they did not write, so
+//! no guest can see them. When Wasmtime asks for zeroed stacks
+//! (`Config::async_stack_zeroing`, set by `Settings::stack_zeroing`) a
+//! reused stack's pages are given back to the kernel first
+//! (`MADV_DONTNEED`), so the process finds it zero-filled, as a fresh
+//! mapping would be; that costs a system call (and a TLB shootdown across
+//! the executor's threads) per spawn.
 
 use std::ops::Range;
 use std::ptr::NonNull;
@@ -22,8 +29,9 @@ use rustix::mm::{
 };
 use wasmtime::{StackCreator, StackMemory};
 
-/// Most stacks kept for reuse: enough for the spawns of a busy node; each
-/// holds address space only (its pages are given back), 2 MiB by default.
+/// Most stacks kept for reuse: enough for the spawns of a busy node. A kept
+/// stack holds the pages its last fiber touched (a few for most processes;
+/// at worst the whole stack, 2 MiB by default, so 128 MiB for all of them).
 pub(crate) const KEEP: usize = 64;
 
 /// The engine's fiber stacks: new ones mapped on demand, those of ended
@@ -62,15 +70,9 @@ impl FreeStacks {
         }
     }
 
-    /// Keeps `mapping` for the next stack, zero-filled, or unmaps it if
-    /// enough are kept (or it cannot be cleared).
+    /// Keeps `mapping` for the next stack, as it is, or unmaps it (after
+    /// the unlock) if enough are kept.
     fn give_back(&self, mapping: Mapping) {
-        if self.0.lock().unwrap_or_else(PoisonError::into_inner).len() >= KEEP {
-            return;
-        }
-        if mapping.clear().is_err() {
-            return;
-        }
         let mut free = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         if free.len() < KEEP {
             free.push(mapping);
@@ -82,10 +84,13 @@ impl FreeStacks {
 // (see `CachedStack`): page-aligned, a whole number of pages, a guard page
 // below, each owned by one stack at a time.
 unsafe impl StackCreator for StackCache {
-    fn new_stack(&self, size: usize, _zeroed: bool) -> wasmtime::Result<Box<dyn StackMemory>> {
-        // Kept stacks are zero-filled (`give_back` clears them), so one
-        // serves whether or not Wasmtime asks for zeroed memory.
-        let reused = self.free.take(size);
+    fn new_stack(&self, size: usize, zeroed: bool) -> wasmtime::Result<Box<dyn StackMemory>> {
+        // A fresh mapping is zero-filled; a kept one only once cleared (one
+        // that cannot be is unmapped, and a fresh one made).
+        let reused = self
+            .free
+            .take(size)
+            .filter(|mapping| !zeroed || mapping.clear().is_ok());
         let mapping = match reused {
             Some(mapping) => mapping,
             None => Mapping::new(size)
@@ -224,6 +229,21 @@ impl Drop for CachedStack {
 mod tests {
     use super::*;
 
+    /// Fills a live stack's whole range with `byte`.
+    fn scribble(stack: &dyn StackMemory, byte: u8) {
+        let range = stack.range();
+        // SAFETY: the range is this live stack's own writable memory, and
+        // nothing else uses it.
+        unsafe { std::ptr::write_bytes(range.start as *mut u8, byte, range.len()) };
+    }
+
+    /// A live stack's bytes.
+    fn bytes(stack: &dyn StackMemory) -> &[u8] {
+        let range = stack.range();
+        // SAFETY: as in `scribble`; the slice lives no longer than `stack`.
+        unsafe { std::slice::from_raw_parts(range.start as *const u8, range.len()) }
+    }
+
     #[test]
     fn a_stack_is_reused_only_after_it_was_dropped() {
         let cache = StackCache::new();
@@ -235,22 +255,28 @@ mod tests {
         assert_eq!(first.range().len(), size);
         assert_eq!(first.range().end, top as usize);
         assert_eq!(first.guard_range().end as usize, first.range().start);
-        // A process writes on its stack...
-        let written = first.range();
-        // SAFETY: the range is this live stack's own writable memory, and
-        // nothing else uses it.
-        unsafe { std::ptr::write_bytes(written.start as *mut u8, 0xa5, written.len()) };
+        assert!(bytes(&*first).iter().all(|b| *b == 0), "a fresh stack");
+        scribble(&*first, 0xa5);
         drop(first);
-        // ...and the next one gets the same stack, zero-filled.
+        // The next stack is the same one, as the last process left it.
         let third = cache.new_stack(size, false).unwrap();
         assert_eq!(third.top(), top, "the dropped stack comes back");
-        // SAFETY: as above, for the live `third`.
-        let bytes = unsafe {
-            std::slice::from_raw_parts(third.range().start as *const u8, third.range().len())
-        };
-        assert!(bytes.iter().all(|b| *b == 0));
+        assert!(bytes(&*third).iter().all(|b| *b == 0xa5));
         drop((second, third));
         // Both stacks (the first came back as the third) are kept.
         assert_eq!(cache.free.0.lock().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_zeroed_stack_is_cleared_before_it_is_reused() {
+        let cache = StackCache::new();
+        let size = 64 * 1024;
+        let first = cache.new_stack(size, true).unwrap();
+        let top = first.top();
+        scribble(&*first, 0x5a);
+        drop(first);
+        let again = cache.new_stack(size, true).unwrap();
+        assert_eq!(again.top(), top, "the dropped stack comes back");
+        assert!(bytes(&*again).iter().all(|b| *b == 0));
     }
 }

@@ -11,7 +11,6 @@
 //! enforces `max_fuel`; the store's resource limiter enforces
 //! `max_memory`.
 
-use std::future::Future;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
@@ -21,7 +20,7 @@ use futures::future::BoxFuture;
 use ref_cast::RefCast;
 use wasmtime::{
     Config, Extern, ExternType, FuncType, Instance, InstanceAllocationStrategy, InstancePre,
-    Linker, PoolingAllocationConfig, Store, Val, ValType, WasmBacktrace,
+    Linker, PoolConcurrencyLimitError, PoolingAllocationConfig, Store, Val, ValType, WasmBacktrace,
 };
 
 use super::epoch::{self, RunClock};
@@ -77,25 +76,42 @@ pub(crate) fn link_extension<S: WasmtimeLinkable>(
 
 /// The runtime's Wasmtime engine.
 pub(crate) struct WasmtimeEngine {
-    engine: wasmtime::Engine,
-    linker: Linker<Data>,
+    /// Where modules are compiled, and where a process goes that the pool
+    /// has no slot for: on-demand allocation, or the pool itself when
+    /// spawns beyond it fail.
+    home: Tier,
+    /// The pool tried first, when spawns beyond it run on demand.
+    pool: Option<Tier>,
     plan: ImportPlan,
     preemption: Preemption,
 }
+
+/// One Wasmtime engine (one allocation strategy) and its linker.
+struct Tier {
+    engine: wasmtime::Engine,
+    linker: Linker<Data>,
+}
+
+/// wasm32's largest memory: a pool slot of this size grows as far as an
+/// on-demand memory can.
+const WASM32_MAX_MEMORY: u64 = 4 << 30;
+
+/// The bytes of a free pool slot's memory and of its table kept resident
+/// (reset in place, not given back): a short-lived `lunatic`-crate process
+/// dirties a few pages. At most 1000 x 2 x 64 KiB = 125 MiB stay resident
+/// for the default pool once every slot was used.
+const KEEP_RESIDENT: usize = 64 << 10;
 
 impl WasmtimeEngine {
     pub(crate) fn new(
         settings: &Settings,
         extensions: &crate::extension::ExtensionSet,
     ) -> Result<Self, BuildError> {
-        let fail = |message: String| BuildError::Engine {
-            engine: super::EngineKind::Wasmtime,
-            message,
-        };
         let preemption = settings
             .preemption
             .unwrap_or(Preemption::default_for(super::EngineKind::Wasmtime));
         let mut config = Config::new();
+        config.async_stack_zeroing(settings.stack_zeroing);
         match preemption {
             Preemption::Fuel { .. } => {
                 config.consume_fuel(true);
@@ -110,46 +126,108 @@ impl WasmtimeEngine {
                 .memory_reservation(bytes)
                 .memory_reservation_for_growth(bytes);
         }
-        if let Some(pooling) = settings.pooling {
-            // The pool has stacks of its own.
-            let mut pool = PoolingAllocationConfig::default();
-            pool.total_core_instances(pooling.instances)
-                .total_memories(pooling.instances)
-                .total_tables(pooling.instances)
-                .total_stacks(pooling.instances)
-                .max_memory_size(
-                    usize::try_from(pooling.memory_per_instance).unwrap_or(usize::MAX),
-                );
-            config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-        } else {
-            #[cfg(any(target_os = "linux", target_os = "android"))]
-            config.with_host_stack(Arc::new(super::stacks::StackCache::new()));
+        let mut plan = crate::api::import_plan();
+        plan.extend(extensions.provided.iter().copied());
+        if let Preemption::Injected { .. } = preemption {
+            plan.extend(crate::api::preemption::provided());
         }
-        let engine = wasmtime::Engine::new(&config).map_err(|e| fail(format!("{e:#}")))?;
+        let tier = |config: &Config| Tier::new(config, extensions, preemption);
+        let pool = match pool_of(settings) {
+            Some((pool, on_demand_when_full)) => {
+                let mut pooled = config.clone();
+                // The pool has stacks of its own.
+                pooled.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+                match tier(&pooled) {
+                    Ok(pooled) => Some((pooled, on_demand_when_full)),
+                    // E.g. a 39-bit address space cannot hold the pool's
+                    // reservation; every process can still run on demand.
+                    Err(error) if on_demand_when_full => {
+                        tracing::warn!("no pool, every process runs on demand: {error}");
+                        None
+                    }
+                    Err(error) => return Err(error),
+                }
+            }
+            None => None,
+        };
+        let (home, pool) = match pool {
+            Some((pooled, false)) => (pooled, None),
+            pool => {
+                #[cfg(any(target_os = "linux", target_os = "android"))]
+                config.with_host_stack(Arc::new(super::stacks::StackCache::new()));
+                (tier(&config)?, pool.map(|(pooled, _)| pooled))
+            }
+        };
+        Ok(WasmtimeEngine {
+            home,
+            pool,
+            plan,
+            preemption,
+        })
+    }
+}
+
+/// The pooling allocator `settings` ask for, if it is used, and whether
+/// spawns beyond it run on demand.
+fn pool_of(settings: &Settings) -> Option<(PoolingAllocationConfig, bool)> {
+    let pooling = settings.pooling?;
+    let memory = match pooling.memory_per_instance {
+        Some(bytes) => bytes,
+        // A smaller reservation would cap pooled memories below what the
+        // same process could grow to on demand.
+        None if settings
+            .memory_reservation
+            .is_none_or(|bytes| bytes >= WASM32_MAX_MEMORY) =>
+        {
+            WASM32_MAX_MEMORY
+        }
+        None => return None,
+    };
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_core_instances(pooling.instances)
+        .total_memories(pooling.instances)
+        .total_tables(pooling.instances)
+        .total_stacks(pooling.instances)
+        .max_memory_size(usize::try_from(memory).unwrap_or(usize::MAX));
+    // A slot is reset by writing back the pages its process dirtied (found
+    // with one PAGEMAP_SCAN ioctl on Linux 6.7+, else the lowest ones), up
+    // to this much, and `madvise` only for the rest: an `madvise` makes the
+    // kernel interrupt every executor thread to flush its TLB, which cost
+    // more than half of a pooled spawn.
+    pool.linear_memory_keep_resident(KEEP_RESIDENT)
+        .table_keep_resident(KEEP_RESIDENT)
+        .pagemap_scan(wasmtime::Enabled::Auto);
+    Some((pool, pooling.on_demand_when_full))
+}
+
+impl Tier {
+    /// An engine built from `config`, every host function linked.
+    fn new(
+        config: &Config,
+        extensions: &crate::extension::ExtensionSet,
+        preemption: Preemption,
+    ) -> Result<Tier, BuildError> {
+        let fail = |message: String| BuildError::Engine {
+            engine: super::EngineKind::Wasmtime,
+            message,
+        };
+        let engine = wasmtime::Engine::new(config).map_err(|e| fail(format!("{e:#}")))?;
         let mut linker = Linker::new(&engine);
         link_runtime(&mut linker).map_err(|e| fail(e.to_string()))?;
         for link in &extensions.wasmtime {
             link(&mut linker).map_err(|e| fail(e.to_string()))?;
         }
-        let mut plan = crate::api::import_plan();
-        plan.extend(extensions.provided.iter().copied());
         match preemption {
             Preemption::Injected { .. } => {
                 funk::wasmtime::link(&mut linker, |host: &mut Data| {
                     PreemptionApi::ref_cast_mut(&mut host.state)
                 })
                 .map_err(|e| fail(e.to_string()))?;
-                plan.extend(crate::api::preemption::provided());
             }
             Preemption::Epoch { tick } => epoch::start_ticker(&engine, tick).map_err(fail)?,
             Preemption::Fuel { .. } | Preemption::Off => {}
         }
-        Ok(WasmtimeEngine {
-            engine,
-            linker,
-            plan,
-            preemption,
-        })
+        Ok(Tier { engine, linker })
     }
 }
 
@@ -170,8 +248,32 @@ fn link_runtime(linker: &mut Linker<Data>) -> Result<(), LinkError> {
 impl super::Engine for WasmtimeEngine {
     fn compile(&self, wasm: &[u8]) -> Result<Arc<dyn super::Module>, CompileError> {
         let wasm = self.preemption.prepare(wasm)?;
-        let module = wasmtime::Module::new(&self.engine, &wasm)
+        let module = wasmtime::Module::new(&self.home.engine, &wasm)
             .map_err(|e| CompileError(format!("{e:#}")))?;
+        let pre = self.link_module(&self.home, &module)?;
+        let pooled = self.pool.as_ref().and_then(|pool| {
+            self.pooled_copy(pool, &module)
+                .inspect_err(|error| tracing::debug!("the module runs on demand only: {}", error.0))
+                .ok()
+        });
+        Ok(Arc::new(WasmtimeModule {
+            id: next_module_id(),
+            module,
+            pre,
+            pooled,
+            preemption: self.preemption,
+        }))
+    }
+}
+
+impl WasmtimeEngine {
+    /// Pre-links `module` into `tier`'s linker, with a trapping stub for
+    /// each import the runtime knows but does not provide.
+    fn link_module(
+        &self,
+        tier: &Tier,
+        module: &wasmtime::Module,
+    ) -> Result<InstancePre<Data>, CompileError> {
         let mut stubs = Vec::new();
         for import in module.imports() {
             let ExternType::Func(ty) = import.ty() else {
@@ -192,22 +294,35 @@ impl super::Engine for WasmtimeEngine {
                 Resolution::Missing(message) => return Err(CompileError(message)),
             }
         }
-        let pre = if stubs.is_empty() {
-            self.linker.instantiate_pre(&module)
+        if stubs.is_empty() {
+            tier.linker.instantiate_pre(module)
         } else {
-            let mut linker = self.linker.clone();
+            let mut linker = tier.linker.clone();
             for (namespace, name, ty, message) in stubs {
                 define_stub(&mut linker, &namespace, &name, ty, message)?;
             }
-            linker.instantiate_pre(&module)
+            linker.instantiate_pre(module)
         }
-        .map_err(|e| CompileError(format!("{e:#}")))?;
-        Ok(Arc::new(WasmtimeModule {
-            id: next_module_id(),
-            module,
-            pre,
-            preemption: self.preemption,
-        }))
+        .map_err(|e| CompileError(format!("{e:#}")))
+    }
+
+    /// `module`, compiled for the home engine, loaded into the pool's
+    /// engine (the code is the same: the two engines differ only in how
+    /// they allocate) and pre-linked there. Fails for a module the pool's
+    /// slots cannot hold.
+    fn pooled_copy(
+        &self,
+        pool: &Tier,
+        module: &wasmtime::Module,
+    ) -> Result<InstancePre<Data>, CompileError> {
+        let fail = |e: wasmtime::Error| CompileError(format!("{e:#}"));
+        let bytes = module.serialize().map_err(fail)?;
+        // SAFETY: `bytes` is what `Module::serialize` just produced, with an
+        // engine whose configuration differs from the pool's only in its
+        // allocation strategy (Wasmtime checks the rest on load); nothing
+        // else could have changed the bytes in between.
+        let copy = unsafe { wasmtime::Module::deserialize(&pool.engine, bytes) }.map_err(fail)?;
+        self.link_module(pool, &copy)
     }
 }
 
@@ -229,8 +344,29 @@ fn define_stub(
 struct WasmtimeModule {
     id: u64,
     module: wasmtime::Module,
+    /// Pre-linked for the home engine.
     pre: InstancePre<Data>,
+    /// Pre-linked for the pool tried first, if there is one and it can
+    /// hold the module.
+    pooled: Option<InstancePre<Data>>,
     preemption: Preemption,
+}
+
+/// A store and what instantiating in it gave.
+type Instantiated = (Store<Data>, wasmtime::Result<Instance>);
+
+/// An instantiation past its first poll.
+enum Begun {
+    Done(Store<Data>, Instance),
+    /// A start function waits; the rest runs in the process's task.
+    Pending(BoxFuture<'static, Instantiated>),
+}
+
+/// Why an instantiation did not begin.
+enum Refused {
+    /// The pool has no free slot: the state comes back for another try.
+    PoolFull(Box<ProcessState>, String),
+    Failed(String),
 }
 
 impl super::Module for WasmtimeModule {
@@ -264,37 +400,20 @@ impl super::Module for WasmtimeModule {
     ) -> Result<BoxFuture<'static, Outcome>, String> {
         let max_fuel = state.config.max_fuel;
         let clock = RunClock::default();
-        let store = self
-            .new_store(state, &clock)
-            .map_err(|error| failure_of(&error).message)?;
-        let pre = self.pre.clone();
-        let instantiate_clock = clock.clone();
-        let mut instantiating = Box::pin(async move {
-            let mut store = store;
-            let instance = instantiate_clock
-                .time(pre.instantiate_async(&mut store))
-                .await;
-            (store, instance)
-        });
-        // Instantiating allocates the store's memories and tables (its
-        // fiber stack comes with the entry call), and runs no guest code
-        // unless the module needs a start function (or its data initialised
-        // by code): then it runs on a fiber and may wait. So a first poll,
-        // here, usually finishes it, and a resource limit becomes the
-        // spawner's error instead of a process that dies after its id was
-        // handed out.
-        let instantiated = match instantiating
-            .as_mut()
-            .poll(&mut Context::from_waker(Waker::noop()))
-        {
-            Poll::Ready((_, Err(error))) => return Err(instantiation_error(&error)),
-            Poll::Ready(instantiated) => Some(instantiated),
-            Poll::Pending => None,
-        };
+        let begun = match &self.pooled {
+            Some(pooled) => match self.begin(pooled, state, &clock) {
+                Err(Refused::PoolFull(state, _)) => self.begin(&self.pre, *state, &clock),
+                begun => begun,
+            },
+            None => self.begin(&self.pre, state, &clock),
+        }
+        .map_err(|refused| match refused {
+            Refused::PoolFull(_, message) | Refused::Failed(message) => message,
+        })?;
         Ok(Box::pin(async move {
-            let (store, instance) = match instantiated {
-                Some(instantiated) => instantiated,
-                None => instantiating.await,
+            let (store, instance) = match begun {
+                Begun::Done(store, instance) => (store, Ok(instance)),
+                Begun::Pending(instantiating) => instantiating.await,
             };
             match instance {
                 Ok(instance) => {
@@ -307,16 +426,66 @@ impl super::Module for WasmtimeModule {
     }
 }
 
+/// Whether `error` says the pool has no free slot.
+fn pool_full(error: &wasmtime::Error) -> bool {
+    error
+        .chain()
+        .any(|cause| cause.is::<PoolConcurrencyLimitError>())
+}
+
 /// The message of a failed instantiation, for the spawner.
 fn instantiation_error(error: &wasmtime::Error) -> String {
     format!("cannot instantiate: {}", failure_of(error).message)
 }
 
 impl WasmtimeModule {
+    /// Instantiates a process with `pre`, as far as a first poll goes.
+    ///
+    /// Instantiating allocates the store's memories and tables (its fiber
+    /// stack comes with the entry call), and runs no guest code unless the
+    /// module needs a start function (or its data initialised by code):
+    /// then it runs on a fiber and may wait. So a first poll, here, usually
+    /// finishes it, and a resource limit becomes the spawner's error
+    /// instead of a process that dies after its id was handed out.
+    fn begin(
+        &self,
+        pre: &InstancePre<Data>,
+        state: ProcessState,
+        clock: &RunClock,
+    ) -> Result<Begun, Refused> {
+        let store = self
+            .new_store(pre, state, clock)
+            .map_err(|error| Refused::Failed(failure_of(&error).message))?;
+        let pre = pre.clone();
+        let timing = clock.clone();
+        let mut instantiating: BoxFuture<'static, Instantiated> = Box::pin(async move {
+            let mut store = store;
+            let instance = timing.time(pre.instantiate_async(&mut store)).await;
+            (store, instance)
+        });
+        match instantiating
+            .as_mut()
+            .poll(&mut Context::from_waker(Waker::noop()))
+        {
+            Poll::Ready((store, Err(error))) if pool_full(&error) => Err(Refused::PoolFull(
+                Box::new(store.into_data().state),
+                instantiation_error(&error),
+            )),
+            Poll::Ready((_, Err(error))) => Err(Refused::Failed(instantiation_error(&error))),
+            Poll::Ready((store, Ok(instance))) => Ok(Begun::Done(store, instance)),
+            Poll::Pending => Ok(Begun::Pending(instantiating)),
+        }
+    }
+
     /// A store for one process, its limits and preemption set up.
-    fn new_store(&self, state: ProcessState, clock: &RunClock) -> wasmtime::Result<Store<Data>> {
+    fn new_store(
+        &self,
+        pre: &InstancePre<Data>,
+        state: ProcessState,
+        clock: &RunClock,
+    ) -> wasmtime::Result<Store<Data>> {
         let max_fuel = state.config.max_fuel;
-        let mut store = Store::new(self.pre.module().engine(), Host::new(state));
+        let mut store = Store::new(pre.module().engine(), Host::new(state));
         store.limiter(|host| &mut host.state.memory_limit);
         match self.preemption {
             Preemption::Fuel { slice } => {

@@ -15,7 +15,6 @@
 //! stream. One shared reader per source avoids both, and needs no runtime.
 
 use std::collections::VecDeque;
-use std::io::IsTerminal;
 use std::io::{IoSliceMut, Read};
 use std::sync::mpsc::{Sender, channel};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
@@ -67,9 +66,9 @@ impl Input {
     }
 
     /// Whether this is a terminal: only the host's stdin can be, when the
-    /// host's is one.
+    /// host's is one (asked once per host process).
     pub fn is_terminal(&self) -> bool {
-        matches!(self.0, Source::HostStdin(_)) && std::io::stdin().is_terminal()
+        matches!(self.0, Source::HostStdin(_)) && super::terminal::stdin()
     }
 
     /// Reads into `bufs`, in order; `Ok(0)` at the end. Waits (without

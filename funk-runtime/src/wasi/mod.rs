@@ -119,6 +119,7 @@ pub mod records;
 pub mod rights;
 mod sock;
 mod strings;
+mod terminal;
 
 pub use blocking::Blocking;
 pub(crate) use blocking::in_process_task;

@@ -13,7 +13,6 @@
 //! buffers in place, so a write copies the guest's bytes once, into the
 //! sink.
 
-use std::io::IsTerminal;
 use std::io::{IoSlice, Write};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -62,11 +61,11 @@ impl Output {
     }
 
     /// Whether this is a terminal: only the host's stdout or stderr can be,
-    /// when the host's is one.
+    /// when the host's is one (asked once per host process).
     pub fn is_terminal(&self) -> bool {
         match self.0 {
-            Sink::Stdout => std::io::stdout().is_terminal(),
-            Sink::Stderr => std::io::stderr().is_terminal(),
+            Sink::Stdout => super::terminal::stdout(),
+            Sink::Stderr => super::terminal::stderr(),
             Sink::Capture(_) | Sink::Null => false,
         }
     }
