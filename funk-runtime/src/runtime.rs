@@ -83,8 +83,12 @@ pub struct Settings {
 /// Each slot reserves `memory_reservation` of address space (4 GiB by
 /// default), so a pool of `instances` slots takes `instances` times that
 /// when the runtime is built (4 TiB for the default 1000; a 47-bit user
-/// address space has 128 TiB). A pooled memory cannot move, so it grows at
-/// most to its slot. If the pool cannot be reserved (a smaller address
+/// address space has 128 TiB, so about 31 such runtimes fit in one host
+/// process). A pooled memory cannot move, so it grows at most to its slot.
+/// The pool holds two fiber stacks per slot (a process's own and one for a
+/// `trap::catch`); a pooled process that nests `catch` deeper while the
+/// pool's stacks are all taken fails. A reused pool stack keeps the pages
+/// its last fiber touched (a few KiB for most processes). If the pool cannot be reserved (a smaller address
 /// space) and spawns beyond it run on demand, the runtime is built without
 /// it, with a warning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

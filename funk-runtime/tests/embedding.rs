@@ -266,7 +266,7 @@ async fn wasmtime_pooling_runs_processes_and_a_full_pool_fails_a_spawn() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn wasmtime_processes_beyond_the_pool_run_on_demand_with_the_same_limits() {
+async fn wasmtime_processes_beyond_the_pool_run_on_demand() {
     let engine = EngineKind::Wasmtime;
     guard(engine, async {
         let h = Harness::new(Settings {
@@ -308,6 +308,48 @@ async fn wasmtime_processes_beyond_the_pool_run_on_demand_with_the_same_limits()
         // Two processes had pool slots (and the slot's ceiling), two more
         // ran on demand instead of failing their spawns.
         assert_eq!(refused, 2);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wasmtime_a_pooled_process_out_of_fiber_stacks_fails_and_is_not_a_caught_panic() {
+    let engine = EngineKind::Wasmtime;
+    guard(engine, async {
+        // One slot: two fiber stacks, the process's own and one `catch`.
+        let h = Harness::new(Settings {
+            engine,
+            pooling: Some(Pooling {
+                instances: 1,
+                memory_per_instance: Some(1 << 20),
+                on_demand_when_full: true,
+            }),
+            ..Settings::default()
+        });
+        let module = h.module(
+            r#"(table 1 funcref)
+               (elem (i32.const 0) $five)
+               (func $five (param i32) (result i32) (i32.const 5))
+               (func (export "_lunatic_catch_trap") (param $function i32) (param $argument i32) (result i32)
+                 (if (result i32) (i32.eq (local.get $function) (i32.const 99))
+                   (then (call $catch (i32.const 0) (i32.const 0)))
+                   (else (call_indirect (param i32) (result i32) (local.get $argument) (local.get $function)))))
+               (func (export "nest")
+                 (call $report32 (call $catch (i32.const 0) (i32.const 0)))
+                 ;; A catch inside a catch needs a third stack.
+                 (call $report32 (call $catch (i32.const 99) (i32.const 0))))"#,
+        );
+        let process = h.spawn(&module, "nest", &[]);
+        let id = process.id();
+        let exit = process.wait().await;
+        assert!(
+            matches!(&exit.status, ExitStatus::Failed(f) if f.message.contains("fibers")),
+            "{:?}",
+            exit.status
+        );
+        // The first catch ran; the nested one neither ran nor reported a
+        // caught panic (0).
+        assert_eq!(format!("{:?}", h.reports(id)), "[Value(5)]");
     })
     .await;
 }

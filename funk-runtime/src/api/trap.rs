@@ -66,7 +66,28 @@ fn uncatchable(error: &(dyn std::error::Error + 'static)) -> Option<Trap> {
         if error.is::<KilledItself>() {
             return Some(Trap::from_error(KilledItself).in_function("lunatic::process::kill"));
         }
+        if let Some(no_stack) = no_stack(error) {
+            return Some(Trap::from_error(no_stack).in_function("lunatic::trap::catch"));
+        }
         next = error.source();
+    }
+    None
+}
+
+/// The call inside `catch` could not start: the pooling allocator has no
+/// fiber stack left. Not the guest's panic, so not caught: the process
+/// fails (and every enclosing `catch` lets it through).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("cannot call into the guest: {0}")]
+struct NoStack(String);
+
+fn no_stack(error: &(dyn std::error::Error + 'static)) -> Option<NoStack> {
+    if let Some(found) = error.downcast_ref::<NoStack>() {
+        return Some(found.clone());
+    }
+    #[cfg(feature = "wasmtime")]
+    if let Some(exhausted) = error.downcast_ref::<wasmtime::PoolConcurrencyLimitError>() {
+        return Some(NoStack(exhausted.to_string()));
     }
     None
 }

@@ -82,7 +82,10 @@ impl FreeStacks {
 
 // SAFETY: `new_stack` returns stacks that satisfy `StackMemory`'s contract
 // (see `CachedStack`): page-aligned, a whole number of pages, a guard page
-// below, each owned by one stack at a time.
+// below, each owned by one stack at a time. A reused stack is not
+// zero-filled unless `zeroed` asks for it: Wasmtime asks exactly when
+// `async_stack_zeroing` is on, and its own pooled stacks are reused as they
+// are otherwise (no code reads a stack slot it did not write).
 unsafe impl StackCreator for StackCache {
     fn new_stack(&self, size: usize, zeroed: bool) -> wasmtime::Result<Box<dyn StackMemory>> {
         // A fresh mapping is zero-filled; a kept one only once cleared (one

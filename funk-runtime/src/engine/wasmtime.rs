@@ -33,7 +33,7 @@ use super::{
 use crate::api::preemption::PreemptionApi;
 use crate::outcome::{Failure, Outcome, exit_code};
 use crate::preempt::DEFAULT_BUDGET_EXPORT;
-use crate::runtime::{BuildError, Settings};
+use crate::runtime::{BuildError, Pooling, Settings};
 use crate::state::ProcessState;
 
 type Data = Host<ProcessState>;
@@ -102,6 +102,12 @@ const WASM32_MAX_MEMORY: u64 = 4 << 30;
 /// for the default pool once every slot was used.
 const KEEP_RESIDENT: usize = 64 << 10;
 
+/// Fiber stacks in the pool per process slot: a process's own and one for
+/// a `trap::catch`. Nesting deeper in many pooled processes at once can
+/// exhaust them; a process that finds no stack fails (see
+/// `api::trap::catch`), it is never a caught panic.
+const STACKS_PER_SLOT: u32 = 2;
+
 impl WasmtimeEngine {
     pub(crate) fn new(
         settings: &Settings,
@@ -131,6 +137,7 @@ impl WasmtimeEngine {
         if let Preemption::Injected { .. } = preemption {
             plan.extend(crate::api::preemption::provided());
         }
+        check_pool_memory(settings)?;
         let tier = |config: &Config| Tier::new(config, extensions, preemption);
         let pool = match pool_of(settings) {
             Some((pool, on_demand_when_full)) => {
@@ -167,6 +174,28 @@ impl WasmtimeEngine {
     }
 }
 
+/// A pool's memory per slot must fit the reservation (a pooled memory
+/// never moves out of its slot).
+fn check_pool_memory(settings: &Settings) -> Result<(), BuildError> {
+    let Some(Pooling {
+        memory_per_instance: Some(bytes),
+        ..
+    }) = settings.pooling
+    else {
+        return Ok(());
+    };
+    let reservation = settings.memory_reservation.unwrap_or(WASM32_MAX_MEMORY);
+    if bytes > reservation {
+        return Err(BuildError::Engine {
+            engine: super::EngineKind::Wasmtime,
+            message: format!(
+                "Pooling::memory_per_instance ({bytes} bytes) is larger than the memory reservation ({reservation} bytes)"
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// The pooling allocator `settings` ask for, if it is used, and whether
 /// spawns beyond it run on demand.
 fn pool_of(settings: &Settings) -> Option<(PoolingAllocationConfig, bool)> {
@@ -187,7 +216,13 @@ fn pool_of(settings: &Settings) -> Option<(PoolingAllocationConfig, bool)> {
     pool.total_core_instances(pooling.instances)
         .total_memories(pooling.instances)
         .total_tables(pooling.instances)
-        .total_stacks(pooling.instances)
+        // A process inside `trap::catch` runs a second fiber, and its store
+        // keeps that fiber's stack once the call returned (every lunatic
+        // `AbstractProcess` catches around its `init`).
+        .total_stacks(pooling.instances.saturating_mul(STACKS_PER_SLOT))
+        // The same table ceiling as on demand (Wasmtime's pool default
+        // is 20 000 elements).
+        .table_elements(MAX_TABLE_ELEMENTS)
         .max_memory_size(usize::try_from(memory).unwrap_or(usize::MAX));
     // A slot is reset by writing back the pages its process dirtied (found
     // with one PAGEMAP_SCAN ioctl on Linux 6.7+, else the lowest ones), up
@@ -319,8 +354,10 @@ impl WasmtimeEngine {
         let bytes = module.serialize().map_err(fail)?;
         // SAFETY: `bytes` is what `Module::serialize` just produced, with an
         // engine whose configuration differs from the pool's only in its
-        // allocation strategy (Wasmtime checks the rest on load); nothing
-        // else could have changed the bytes in between.
+        // allocation strategy and its fiber-stack creator, neither of which
+        // is in compiled code (Wasmtime checks target, flags, tunables and
+        // features on load); nothing else could have changed the bytes in
+        // between.
         let copy = unsafe { wasmtime::Module::deserialize(&pool.engine, bytes) }.map_err(fail)?;
         self.link_module(pool, &copy)
     }
@@ -426,11 +463,12 @@ impl super::Module for WasmtimeModule {
     }
 }
 
-/// Whether `error` says the pool has no free slot.
+/// Whether `error` says the pool has no free slot: the allocator's own
+/// error, not a trap of guest code (which has a backtrace) that may have
+/// changed the state already.
 fn pool_full(error: &wasmtime::Error) -> bool {
-    error
-        .chain()
-        .any(|cause| cause.is::<PoolConcurrencyLimitError>())
+    error.downcast_ref::<PoolConcurrencyLimitError>().is_some()
+        && error.downcast_ref::<WasmBacktrace>().is_none()
 }
 
 /// The message of a failed instantiation, for the spawner.
