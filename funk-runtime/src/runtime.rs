@@ -88,9 +88,9 @@ pub struct Settings {
 /// The pool holds two fiber stacks per slot (a process's own and one for a
 /// `trap::catch`); a pooled process that nests `catch` deeper while the
 /// pool's stacks are all taken fails. A reused pool stack keeps the pages
-/// its last fiber touched (a few KiB for most processes). If the pool cannot be reserved (a smaller address
-/// space) and spawns beyond it run on demand, the runtime is built without
-/// it, with a warning.
+/// its last fiber touched (a few KiB for most processes). If the pool
+/// cannot be reserved (a smaller address space) and spawns beyond it run
+/// on demand, the runtime is built without it, with a warning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Pooling {
     /// Processes the pool holds at once.
