@@ -217,19 +217,25 @@ async fn metrics_become_tracing_events(engine: EngineKind) {
     assert_eq!(field(&seen[1], "value").as_deref(), Some("2.5"));
 }
 
+/// A Wasmtime harness whose pool has `instances` slots of `memory` bytes,
+/// spawns beyond it running on demand if `on_demand_when_full`.
+fn pooled(instances: u32, memory: u64, on_demand_when_full: bool) -> Harness {
+    Harness::new(Settings {
+        engine: EngineKind::Wasmtime,
+        pooling: Some(Pooling {
+            instances,
+            memory_per_instance: Some(memory),
+            on_demand_when_full,
+        }),
+        ..Settings::default()
+    })
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wasmtime_pooling_runs_processes_and_a_full_pool_fails_a_spawn() {
     let engine = EngineKind::Wasmtime;
     guard(engine, async {
-        let h = Harness::new(Settings {
-            engine,
-            pooling: Some(Pooling {
-                instances: 3,
-                memory_per_instance: Some(1 << 20),
-                on_demand_when_full: false,
-            }),
-            ..Settings::default()
-        });
+        let h = pooled(3, 1 << 20, false);
         let module = h.module(
             r#"(func (export "wait")
                  (call $report (i64.const 1))
@@ -269,15 +275,7 @@ async fn wasmtime_pooling_runs_processes_and_a_full_pool_fails_a_spawn() {
 async fn wasmtime_processes_beyond_the_pool_run_on_demand() {
     let engine = EngineKind::Wasmtime;
     guard(engine, async {
-        let h = Harness::new(Settings {
-            engine,
-            pooling: Some(Pooling {
-                instances: 2,
-                memory_per_instance: Some(2 << 20),
-                on_demand_when_full: true,
-            }),
-            ..Settings::default()
-        });
+        let h = pooled(2, 2 << 20, true);
         // Each grows its memory by one page (to 2 pages) and reports the
         // old size, then waits; a third grow (to 34 pages, past the slot's
         // 2 MiB) is refused in the pool but not on demand.
@@ -317,15 +315,7 @@ async fn wasmtime_a_pooled_process_out_of_fiber_stacks_fails_and_is_not_a_caught
     let engine = EngineKind::Wasmtime;
     guard(engine, async {
         // One slot: two fiber stacks, the process's own and one `catch`.
-        let h = Harness::new(Settings {
-            engine,
-            pooling: Some(Pooling {
-                instances: 1,
-                memory_per_instance: Some(1 << 20),
-                on_demand_when_full: true,
-            }),
-            ..Settings::default()
-        });
+        let h = pooled(1, 1 << 20, true);
         let module = h.module(
             r#"(table 1 funcref)
                (elem (i32.const 0) $five)

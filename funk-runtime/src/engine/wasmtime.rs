@@ -33,7 +33,7 @@ use super::{
 use crate::api::preemption::PreemptionApi;
 use crate::outcome::{Failure, Outcome, exit_code};
 use crate::preempt::DEFAULT_BUDGET_EXPORT;
-use crate::runtime::{BuildError, Pooling, Settings};
+use crate::runtime::{BuildError, Settings};
 use crate::state::ProcessState;
 
 type Data = Host<ProcessState>;
@@ -137,9 +137,8 @@ impl WasmtimeEngine {
         if let Preemption::Injected { .. } = preemption {
             plan.extend(crate::api::preemption::provided());
         }
-        check_pool_memory(settings)?;
         let tier = |config: &Config| Tier::new(config, extensions, preemption);
-        let pool = match pool_of(settings) {
+        let pool = match pool_of(settings)? {
             Some((pool, on_demand_when_full)) => {
                 let mut pooled = config.clone();
                 // The pool has stacks of its own.
@@ -174,43 +173,28 @@ impl WasmtimeEngine {
     }
 }
 
-/// A pool's memory per slot must fit the reservation (a pooled memory
-/// never moves out of its slot).
-fn check_pool_memory(settings: &Settings) -> Result<(), BuildError> {
-    let Some(Pooling {
-        memory_per_instance: Some(bytes),
-        ..
-    }) = settings.pooling
-    else {
-        return Ok(());
+/// The pooling allocator `settings` ask for, if it is used, and whether
+/// spawns beyond it run on demand; a memory per slot larger than the
+/// reservation is an error (a pooled memory never moves out of its slot).
+fn pool_of(settings: &Settings) -> Result<Option<(PoolingAllocationConfig, bool)>, BuildError> {
+    let Some(pooling) = settings.pooling else {
+        return Ok(None);
     };
     let reservation = settings.memory_reservation.unwrap_or(WASM32_MAX_MEMORY);
-    if bytes > reservation {
-        return Err(BuildError::Engine {
-            engine: super::EngineKind::Wasmtime,
-            message: format!(
-                "Pooling::memory_per_instance ({bytes} bytes) is larger than the memory reservation ({reservation} bytes)"
-            ),
-        });
-    }
-    Ok(())
-}
-
-/// The pooling allocator `settings` ask for, if it is used, and whether
-/// spawns beyond it run on demand.
-fn pool_of(settings: &Settings) -> Option<(PoolingAllocationConfig, bool)> {
-    let pooling = settings.pooling?;
     let memory = match pooling.memory_per_instance {
+        Some(bytes) if bytes > reservation => {
+            return Err(BuildError::Engine {
+                engine: super::EngineKind::Wasmtime,
+                message: format!(
+                    "Pooling::memory_per_instance ({bytes} bytes) is larger than the memory reservation ({reservation} bytes)"
+                ),
+            });
+        }
         Some(bytes) => bytes,
         // A smaller reservation would cap pooled memories below what the
         // same process could grow to on demand.
-        None if settings
-            .memory_reservation
-            .is_none_or(|bytes| bytes >= WASM32_MAX_MEMORY) =>
-        {
-            WASM32_MAX_MEMORY
-        }
-        None => return None,
+        None if reservation >= WASM32_MAX_MEMORY => WASM32_MAX_MEMORY,
+        None => return Ok(None),
     };
     let mut pool = PoolingAllocationConfig::default();
     pool.total_core_instances(pooling.instances)
@@ -232,7 +216,7 @@ fn pool_of(settings: &Settings) -> Option<(PoolingAllocationConfig, bool)> {
     pool.linear_memory_keep_resident(KEEP_RESIDENT)
         .table_keep_resident(KEEP_RESIDENT)
         .pagemap_scan(wasmtime::Enabled::Auto);
-    Some((pool, pooling.on_demand_when_full))
+    Ok(Some((pool, pooling.on_demand_when_full)))
 }
 
 impl Tier {

@@ -10,20 +10,34 @@
 use std::io::IsTerminal;
 use std::sync::OnceLock;
 
+/// Which of the host's standard streams are terminals.
+struct HostStdio {
+    stdin: bool,
+    stdout: bool,
+    stderr: bool,
+}
+
+/// The host's answer, asked on first use.
+fn host() -> &'static HostStdio {
+    static ANSWER: OnceLock<HostStdio> = OnceLock::new();
+    ANSWER.get_or_init(|| HostStdio {
+        stdin: std::io::stdin().is_terminal(),
+        stdout: std::io::stdout().is_terminal(),
+        stderr: std::io::stderr().is_terminal(),
+    })
+}
+
 /// The host's stdin is a terminal.
 pub(crate) fn stdin() -> bool {
-    static ANSWER: OnceLock<bool> = OnceLock::new();
-    *ANSWER.get_or_init(|| std::io::stdin().is_terminal())
+    host().stdin
 }
 
 /// The host's stdout is a terminal.
 pub(crate) fn stdout() -> bool {
-    static ANSWER: OnceLock<bool> = OnceLock::new();
-    *ANSWER.get_or_init(|| std::io::stdout().is_terminal())
+    host().stdout
 }
 
 /// The host's stderr is a terminal.
 pub(crate) fn stderr() -> bool {
-    static ANSWER: OnceLock<bool> = OnceLock::new();
-    *ANSWER.get_or_init(|| std::io::stderr().is_terminal())
+    host().stderr
 }
