@@ -190,6 +190,9 @@ pub enum ParamType {
     Handle {
         /// The resource type's name.
         resource: String,
+        /// The resource type's full path (`std::any::type_name`), which
+        /// tells two resources of the same name apart.
+        type_path: String,
         /// How it is passed.
         pass: HandlePass,
     },
@@ -271,6 +274,9 @@ pub enum OutValueType {
     Handle {
         /// The resource type's name.
         resource: String,
+        /// The resource type's full path (`std::any::type_name`), which
+        /// tells two resources of the same name apart.
+        type_path: String,
         /// Written as a `u64` ([`Wide`](crate::Wide)).
         wide: bool,
     },
@@ -321,6 +327,9 @@ pub enum ReturnType {
     Handle {
         /// The resource type's name.
         resource: String,
+        /// The resource type's full path (`std::any::type_name`), which
+        /// tells two resources of the same name apart.
+        type_path: String,
         /// Returned as a `u64` ([`Wide`](crate::Wide)).
         wide: bool,
     },

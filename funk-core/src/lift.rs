@@ -241,6 +241,7 @@ impl<'a, S, T> Lift<'a, S> for Handle<T> {
     fn describe() -> ParamType {
         ParamType::Handle {
             resource: short_type_name::<T>(),
+            type_path: std::any::type_name::<T>().to_owned(),
             pass: HandlePass::Raw,
         }
     }
@@ -256,6 +257,7 @@ impl<'a, S: HasResources, T: std::any::Any> Lift<'a, S> for Borrow<T> {
     fn describe() -> ParamType {
         ParamType::Handle {
             resource: short_type_name::<T>(),
+            type_path: std::any::type_name::<T>().to_owned(),
             pass: HandlePass::Borrow,
         }
     }
@@ -271,6 +273,7 @@ impl<'a, S: HasResources, T: std::any::Any + Send> Lift<'a, S> for Take<T> {
     fn describe() -> ParamType {
         ParamType::Handle {
             resource: short_type_name::<T>(),
+            type_path: std::any::type_name::<T>().to_owned(),
             pass: HandlePass::Take,
         }
     }

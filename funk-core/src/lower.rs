@@ -146,6 +146,7 @@ impl<S, T> OutValue<S> for Handle<T> {
     fn describe() -> OutType {
         OutType::Value(OutValueType::Handle {
             resource: short_type_name::<T>(),
+            type_path: std::any::type_name::<T>().to_owned(),
             wide: false,
         })
     }
@@ -345,6 +346,7 @@ impl<S, T> ReturnValue<S> for Handle<T> {
     fn describe() -> ReturnType {
         ReturnType::Handle {
             resource: short_type_name::<T>(),
+            type_path: std::any::type_name::<T>().to_owned(),
             wide: false,
         }
     }

@@ -99,8 +99,13 @@ impl<S, T: ReturnValue<S, Results = (u32, ()), OutPtrs = ()>> ReturnValue<S> for
         /// `Result`).
         fn widen(ty: ReturnType) -> ReturnType {
             match ty {
-                ReturnType::Handle { resource, .. } => ReturnType::Handle {
+                ReturnType::Handle {
                     resource,
+                    type_path,
+                    ..
+                } => ReturnType::Handle {
+                    resource,
+                    type_path,
                     wide: true,
                 },
                 ReturnType::Scalar(_) => ReturnType::Scalar(Scalar::U64),
@@ -121,6 +126,7 @@ impl<S, T> OutValue<S> for Wide<Handle<T>> {
     fn describe() -> OutType {
         OutType::Value(OutValueType::Handle {
             resource: short_type_name::<T>(),
+            type_path: std::any::type_name::<T>().to_owned(),
             wide: true,
         })
     }

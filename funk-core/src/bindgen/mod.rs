@@ -56,6 +56,11 @@
 //! - Handles are newtypes per resource with no public constructor
 //!   (`File::from_raw` makes one on purpose); a `Take` parameter takes the
 //!   handle by value, so it cannot be used after the call.
+//! - A generated type is named after the host type's last path segment, so
+//!   two resources of one name (`fs::File` and `net::File`, or `Slot<u8>`
+//!   and `Slot<u32>`), or two records of one name with different fields,
+//!   make the bindings fail to compile with a message naming the name,
+//!   rather than sharing one type: rename one on the host.
 //! - Extra results are read back from out-pointers; `Result<T, E>` with a
 //!   status error becomes `Result<T, E>` with `E` an enum of the host's
 //!   codes (`#[derive(funk::HostError)]`) or a code newtype.

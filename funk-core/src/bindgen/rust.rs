@@ -217,7 +217,7 @@ fn define_type(name: &str, ty: &Named) -> String {
     let ident = type_ident(name);
     let mut out = String::new();
     match ty {
-        Named::Resource => {
+        Named::Resource(_) => {
             let _ = write!(
                 out,
                 "/// A handle to a host `{name}`. The host hands them out; there is no\n\
@@ -564,7 +564,7 @@ impl Wrapper {
                 self.args.push((format!("{list}.ptr()"), WasmType::I32));
                 self.args.push((format!("{list}.len()"), WasmType::I32));
             }
-            ParamType::Handle { resource, pass } => {
+            ParamType::Handle { resource, pass, .. } => {
                 let resource = type_ident(resource);
                 match pass {
                     HandlePass::Take => {
@@ -671,7 +671,7 @@ impl Wrapper {
                     value: format!("super::__funk::char_result({label}, {var})"),
                 }
             }
-            OutType::Value(OutValueType::Handle { resource, wide }) => {
+            OutType::Value(OutValueType::Handle { resource, wide, .. }) => {
                 let var = self.out_local(if *wide { "u64" } else { "u32" }, "0");
                 Piece {
                     ty: format!("super::{}", type_ident(resource)),
@@ -817,7 +817,7 @@ fn returned(
             ty: s.rust().into(),
             value: direct_scalar(&label, *s),
         },
-        ReturnType::Handle { resource, wide } => Piece {
+        ReturnType::Handle { resource, wide, .. } => Piece {
             ty: format!("super::{}", type_ident(resource)),
             value: wrapper.handle_value(
                 resource,

@@ -42,8 +42,28 @@ impl Function {
             "{types:?}|{:?}|{:?}|{:?}",
             self.ret, self.wasm_params, self.wasm_results
         );
-        fnv1a(text.as_bytes())
+        fnv1a(without_type_paths(&text).as_bytes())
     }
+}
+
+/// `text` without the resources' `type_path: "...", ` fields: a type's
+/// full path is not stable across compilers (`std::any::type_name`), and
+/// moving a resource to another module does not change what the guest
+/// passes, so neither may refuse a guest. (A path holds no `"`.)
+fn without_type_paths(text: &str) -> String {
+    const FIELD: &str = "type_path: \"";
+    let mut kept = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(FIELD) {
+        kept.push_str(&rest[..start]);
+        let value = &rest[start + FIELD.len()..];
+        rest = match value.find("\", ") {
+            Some(end) => &value[end + 3..],
+            None => "",
+        };
+    }
+    kept.push_str(rest);
+    kept
 }
 
 fn one_line(text: &str) -> String {
@@ -244,6 +264,23 @@ mod tests {
             .collect();
         assert_eq!(names, [("open", 0xff), ("get", 1)]);
         assert_eq!(recorded[0].signature, "fn open(&mut self, path: &str)");
+    }
+
+    #[test]
+    fn a_resource_s_type_path_is_not_part_of_the_fingerprint() {
+        let debug = |path: &str| {
+            format!(
+                "{:?}",
+                crate::describe::ReturnType::Handle {
+                    resource: "File".to_owned(),
+                    type_path: path.to_owned(),
+                    wide: false,
+                }
+            )
+        };
+        let stripped = without_type_paths(&debug("host::fs::File"));
+        assert_eq!(stripped, without_type_paths(&debug("other::File")));
+        assert_eq!(stripped, "Handle { resource: \"File\", wide: false }");
     }
 
     #[test]

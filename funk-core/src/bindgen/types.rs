@@ -11,8 +11,8 @@ use crate::describe::{
 /// One named type of the interface.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Named {
-    /// A resource: handles to it become a newtype.
-    Resource,
+    /// A resource, by its full type path: handles to it become a newtype.
+    Resource(String),
     /// A plain record or an opaque plain type.
     Plain(PlainType),
     /// The error type of a status-code `Result`.
@@ -63,7 +63,11 @@ impl Types {
         match ty {
             ParamType::Scalar(_) | ParamType::Str | ParamType::IoVecs { .. } => {}
             ParamType::Slice { elem, .. } | ParamType::Ref { elem, .. } => self.plain(elem),
-            ParamType::Handle { resource, .. } => self.add(resource, Named::Resource),
+            ParamType::Handle {
+                resource,
+                type_path,
+                ..
+            } => self.add(resource, Named::Resource(type_path.clone())),
             ParamType::Wide(inner) => self.param(inner),
             ParamType::Custom { name, words } => self.add(name, Named::Words(words.clone())),
         }
@@ -90,9 +94,11 @@ impl Types {
                 self.plain(plain)
             }
             OutType::Value(OutValueType::Bool | OutValueType::Char) => {}
-            OutType::Value(OutValueType::Handle { resource, .. }) => {
-                self.add(resource, Named::Resource)
-            }
+            OutType::Value(OutValueType::Handle {
+                resource,
+                type_path,
+                ..
+            }) => self.add(resource, Named::Resource(type_path.clone())),
             OutType::Tuple(items) => items.iter().for_each(|item| self.out(item)),
         }
     }
@@ -100,7 +106,11 @@ impl Types {
     fn ret(&mut self, ty: &ReturnType) {
         match ty {
             ReturnType::Unit | ReturnType::Scalar(_) | ReturnType::Custom { .. } => {}
-            ReturnType::Handle { resource, .. } => self.add(resource, Named::Resource),
+            ReturnType::Handle {
+                resource,
+                type_path,
+                ..
+            } => self.add(resource, Named::Resource(type_path.clone())),
             ReturnType::Out(out) => self.out(out),
             ReturnType::Tuple { first, rest } => {
                 self.ret(first);
@@ -112,5 +122,37 @@ impl Types {
             }
             ReturnType::Traps(inner) => self.ret(inner),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::describe::HandlePass;
+
+    fn handle(resource: &str, type_path: &str) -> ParamType {
+        ParamType::Handle {
+            resource: resource.to_owned(),
+            type_path: type_path.to_owned(),
+            pass: HandlePass::Borrow,
+        }
+    }
+
+    #[test]
+    fn two_resources_of_one_name_are_a_conflict_not_one_newtype() {
+        let mut types = Types::default();
+        types.param(&handle("File", "host::fs::File"));
+        types.param(&handle("File", "host::fs::File"));
+        assert!(types.conflicts.is_empty(), "{:?}", types.conflicts);
+        types.ret(&ReturnType::Handle {
+            resource: "File".to_owned(),
+            type_path: "host::net::File".to_owned(),
+            wide: false,
+        });
+        assert_eq!(types.conflicts, ["File"]);
+        assert_eq!(
+            types.named["File"],
+            Named::Resource("host::fs::File".to_owned())
+        );
     }
 }
