@@ -18,9 +18,11 @@
 //! named.
 
 use std::any::{Any, TypeId, type_name};
+use std::cell::Cell;
 use std::fmt;
 use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut, Index, IndexMut};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 const INDEX_BITS: u32 = 20;
 const INDEX_MASK: u32 = (1 << INDEX_BITS) - 1;
@@ -109,7 +111,17 @@ impl<T> fmt::Debug for Handle<T> {
 /// Reach the resource with `table[borrow]` (or [`ResourceTable::get`]). It
 /// stays in the table; the method may still close it, after which indexing
 /// with this borrow panics (and the panic becomes a trap).
-pub struct Borrow<T>(Handle<T>);
+///
+/// The borrow remembers the table's *stamp* at the check, a number that is
+/// unique to the table and changes whenever a resource leaves it. While the
+/// stamp is unchanged, `table[borrow]` is one comparison: the checked slot
+/// still holds the checked `T`, so it is not looked up again. After any
+/// removal, indexing checks the handle in full.
+pub struct Borrow<T> {
+    handle: Handle<T>,
+    /// The table's `stamp` when the handle was checked.
+    stamp: u64,
+}
 
 impl<T> Borrow<T> {
     /// Checks `handle` against `table`.
@@ -118,12 +130,20 @@ impl<T> Borrow<T> {
         T: Any,
     {
         table.get(handle)?;
-        Ok(Borrow(handle))
+        Ok(Borrow {
+            handle,
+            stamp: table.stamp,
+        })
     }
 
     /// The handle.
     pub fn handle(&self) -> Handle<T> {
-        self.0
+        self.handle
+    }
+
+    /// The slot index of the checked handle.
+    fn index(&self) -> usize {
+        (self.handle.raw() & INDEX_MASK) as usize
     }
 }
 
@@ -135,7 +155,7 @@ impl<T> Clone for Borrow<T> {
 impl<T> Copy for Borrow<T> {}
 impl<T> fmt::Debug for Borrow<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Borrow({:?})", self.0)
+        write!(f, "Borrow({:?})", self.handle)
     }
 }
 
@@ -216,6 +236,32 @@ impl Entry {
         Ok(unsafe { &mut *ptr.cast::<T>() })
     }
 
+    /// The value as a `T`, without looking at its type.
+    ///
+    /// # Safety
+    /// The entry must hold a `T` (`self.type_id == TypeId::of::<T>()`).
+    #[inline]
+    unsafe fn downcast_ref_unchecked<T: Any>(&self) -> &T {
+        debug_assert_eq!(self.type_id, TypeId::of::<T>());
+        let ptr: *const (dyn Any + Send) = &*self.value;
+        // SAFETY: the caller promises the box holds a `T`; see
+        // `downcast_ref`.
+        unsafe { &*ptr.cast::<T>() }
+    }
+
+    /// The value as a `T`, mutably, without looking at its type.
+    ///
+    /// # Safety
+    /// The entry must hold a `T` (`self.type_id == TypeId::of::<T>()`).
+    #[inline]
+    unsafe fn downcast_mut_unchecked<T: Any>(&mut self) -> &mut T {
+        debug_assert_eq!(self.type_id, TypeId::of::<T>());
+        let ptr: *mut (dyn Any + Send) = &mut *self.value;
+        // SAFETY: the caller promises the box holds a `T`; see
+        // `downcast_mut`.
+        unsafe { &mut *ptr.cast::<T>() }
+    }
+
     #[inline]
     fn check<T: Any>(&self, id: u32) -> Result<(), HandleError> {
         if self.type_id == TypeId::of::<T>() {
@@ -248,11 +294,52 @@ struct Slot {
 /// assert_eq!(name, "notes.txt");
 /// assert!(matches!(table.get(file), Err(HandleError::Stale { .. })));
 /// ```
-#[derive(Default)]
 pub struct ResourceTable {
     slots: Vec<Slot>,
     free: Vec<u32>,
     live: usize,
+    /// A `fresh_stamp`, taken when the table is made and again whenever a
+    /// resource leaves it. Entries change only when one leaves (`insert`
+    /// fills empty slots only), and no other table ever has the same stamp,
+    /// so a [`Borrow`] with this stamp was checked here against the entry
+    /// its slot still holds.
+    stamp: u64,
+}
+
+impl Default for ResourceTable {
+    fn default() -> Self {
+        ResourceTable {
+            slots: Vec::new(),
+            free: Vec::new(),
+            live: 0,
+            stamp: fresh_stamp(),
+        }
+    }
+}
+
+/// A number no earlier call in this process returned.
+///
+/// Each thread takes stamps from a block of its own, so a stamp costs no
+/// atomic operation (tables lose resources on every thread of a runtime).
+fn fresh_stamp() -> u64 {
+    const BLOCK: u64 = 1 << 24;
+    static NEXT_BLOCK: AtomicU64 = AtomicU64::new(0);
+    thread_local! {
+        /// The next stamp of this thread's block, and the block's end.
+        static BLOCK_LEFT: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
+    }
+    BLOCK_LEFT.with(|left| {
+        let (mut next, mut end) = left.get();
+        if next == end {
+            // 2^40 blocks: more than a process can take (one per thread at
+            // the least, and 16M stamps each), so this never wraps.
+            let block = NEXT_BLOCK.fetch_add(1, Ordering::Relaxed);
+            next = block.wrapping_mul(BLOCK);
+            end = next.wrapping_add(BLOCK);
+        }
+        left.set((next.wrapping_add(1), end));
+        next
+    })
 }
 
 impl fmt::Debug for ResourceTable {
@@ -411,6 +498,7 @@ impl ResourceTable {
         let slot = &mut self.slots[index as usize];
         let entry = slot.entry.take().ok_or(HandleError::Stale { id })?;
         self.live -= 1;
+        self.stamp = fresh_stamp();
         // A slot whose generations are used up is retired, so an old handle
         // can never match a new resource.
         if slot.generation < MAX_GENERATION {
@@ -426,7 +514,7 @@ impl ResourceTable {
 
 impl<T> From<Borrow<T>> for Handle<T> {
     fn from(borrow: Borrow<T>) -> Self {
-        borrow.0
+        borrow.handle
     }
 }
 
@@ -435,16 +523,59 @@ impl<T: Any> Index<Borrow<T>> for ResourceTable {
 
     /// # Panics
     /// If the method closed the resource after the call checked the borrow.
+    #[inline]
     fn index(&self, borrow: Borrow<T>) -> &T {
-        match self.get(borrow) {
-            Ok(value) => value,
-            Err(e) => panic!("{e}"),
+        if borrow.stamp != self.stamp {
+            return self.index_slow(borrow);
+        }
+        // SAFETY: the stamp is this table's and unchanged since
+        // `Borrow::check` found a live `T` at the borrow's slot, so no entry
+        // has left the table since. An entry changes only by leaving:
+        // `insert` writes only slots whose entry is `None`, and `get_mut`
+        // lends the value, not the entry. So the slot exists and its entry
+        // is still that `T`.
+        unsafe {
+            let slot = self.slots.get_unchecked(borrow.index());
+            slot.entry
+                .as_ref()
+                .unwrap_unchecked()
+                .downcast_ref_unchecked()
         }
     }
 }
 
 impl<T: Any> IndexMut<Borrow<T>> for ResourceTable {
+    #[inline]
     fn index_mut(&mut self, borrow: Borrow<T>) -> &mut T {
+        if borrow.stamp != self.stamp {
+            return self.index_mut_slow(borrow);
+        }
+        // SAFETY: as in `index`; `&mut self` makes the borrow unique.
+        unsafe {
+            let slot = self.slots.get_unchecked_mut(borrow.index());
+            slot.entry
+                .as_mut()
+                .unwrap_unchecked()
+                .downcast_mut_unchecked()
+        }
+    }
+}
+
+impl ResourceTable {
+    /// `table[borrow]` after a removal (or in another table): the full check.
+    #[cold]
+    #[inline(never)]
+    fn index_slow<T: Any>(&self, borrow: Borrow<T>) -> &T {
+        match self.get(borrow) {
+            Ok(value) => value,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// `table[borrow]`, mutably, after a removal: the full check.
+    #[cold]
+    #[inline(never)]
+    fn index_mut_slow<T: Any>(&mut self, borrow: Borrow<T>) -> &mut T {
         match self.get_mut(borrow) {
             Ok(value) => value,
             Err(e) => panic!("{e}"),
@@ -521,6 +652,94 @@ mod tests {
         let next = table.insert(0u8).unwrap();
         assert_ne!(next.raw() & INDEX_MASK, first.unwrap().raw() & INDEX_MASK);
         assert!(table.get(first.unwrap()).is_err());
+    }
+
+    #[test]
+    fn stamps_never_repeat_across_threads() {
+        let threads: Vec<_> = (0..4)
+            .map(|_| std::thread::spawn(|| (0..100).map(|_| fresh_stamp()).collect::<Vec<_>>()))
+            .collect();
+        let mut all: Vec<u64> = (0..100).map(|_| fresh_stamp()).collect();
+        for thread in threads {
+            all.extend(thread.join().unwrap());
+        }
+        let count = all.len();
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), count);
+    }
+
+    #[test]
+    fn a_borrow_survives_inserts_that_move_the_slots() {
+        let mut table = ResourceTable::new();
+        let h = table.insert(String::from("x")).unwrap();
+        let b = Borrow::check(&table, h).unwrap();
+        // Enough inserts to reallocate the slot vector several times.
+        let others: Vec<_> = (0..100u32).map(|i| table.insert(i).unwrap()).collect();
+        table[b].push('y');
+        assert_eq!(table[b], "xy");
+        assert_eq!(*table.get(others[42]).unwrap(), 42);
+    }
+
+    #[test]
+    fn a_borrow_after_another_resource_left_is_checked_again() {
+        let mut table = ResourceTable::new();
+        let other = table.insert(0u8).unwrap();
+        let h = table.insert(String::from("x")).unwrap();
+        let b = Borrow::check(&table, h).unwrap();
+        table.remove(other).unwrap();
+        assert_eq!(table[b], "x");
+        // A new resource in the freed slot does not disturb the borrow.
+        table.insert(String::from("new")).unwrap();
+        table[b].push('y');
+        assert_eq!(table[b], "xy");
+    }
+
+    fn index_panic(table: &mut ResourceTable, b: Borrow<String>, mutable: bool) -> String {
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            if mutable {
+                table[b].len()
+            } else {
+                (&*table)[b].len()
+            }
+        }));
+        let payload = caught.expect_err("indexing should panic");
+        payload
+            .downcast_ref::<String>()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn a_borrow_of_a_resource_replaced_in_its_slot_is_stale() {
+        for mutable in [false, true] {
+            let mut table = ResourceTable::new();
+            let h = table.insert(String::from("old")).unwrap();
+            let b = Borrow::check(&table, h).unwrap();
+            table.remove(h).unwrap();
+            // The same slot, the same type: only the generation tells them apart.
+            let again = table.insert(String::from("new")).unwrap();
+            assert_eq!(again.raw() & INDEX_MASK, h.raw() & INDEX_MASK);
+            assert!(index_panic(&mut table, b, mutable).contains("stale"));
+        }
+    }
+
+    #[test]
+    fn a_borrow_checked_in_another_table_is_checked_in_full() {
+        for mutable in [false, true] {
+            let mut first = ResourceTable::new();
+            let mut second = ResourceTable::new();
+            let h = first.insert(String::from("x")).unwrap();
+            // The same slot and generation in `second`, holding another type.
+            let there = second.insert(7u32).unwrap();
+            assert_eq!(there.raw(), h.raw());
+            let b = Borrow::check(&first, h).unwrap();
+            let message = index_panic(&mut second, b, mutable);
+            assert!(
+                message.contains("expected a `alloc::string::String`"),
+                "{message}"
+            );
+        }
     }
 
     #[test]
