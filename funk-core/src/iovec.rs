@@ -20,6 +20,7 @@ use crate::lift::Lift;
 use crate::lift_async::LiftAsync;
 use crate::memory::{GuestMemory, GuestView};
 use crate::plain::Plain;
+use crate::scratch::Filling;
 
 /// Most entries one iovec argument may have (POSIX `IOV_MAX` on Linux). It
 /// bounds the host work a single call can ask for.
@@ -86,6 +87,21 @@ fn in_entry(index: usize) -> impl FnOnce(GuestError) -> GuestError {
     }
 }
 
+/// Lends each entry's buffer with `lend`, in order, into `slices`; an
+/// error names the entry. Taking `slices` by value keeps its length in a
+/// register across the loop.
+#[inline(always)]
+fn lend_each<'a, T>(
+    entries: &[[u8; 8]],
+    mut slices: Filling<'a, T>,
+    lend: impl Fn(GuestIoVec) -> Result<T, GuestError>,
+) -> Result<&'a mut [T], GuestError> {
+    for (index, raw) in entries.iter().enumerate() {
+        slices.push(lend(entry(raw)).map_err(in_entry(index))?);
+    }
+    Ok(slices.finish())
+}
+
 impl<'a, S> Lift<'a, S> for &'a [IoSlice<'a>] {
     type Abi = (u32, u32);
     #[inline(always)]
@@ -95,13 +111,21 @@ impl<'a, S> Lift<'a, S> for &'a [IoSlice<'a>] {
         (ptr, count): (u32, u32),
     ) -> Result<Self, GuestError> {
         let entries = entries(view, ptr, count)?;
-        let mut slices = view.filling(entries.len());
-        for (index, entry) in entries.iter().map(entry).enumerate() {
+        let slices = view.filling(entries.len());
+        let lent = match view.shared_only() {
+            // Nothing in the call is lent mutably: only bounds to check.
+            Some(memory) => lend_each(entries, slices, |entry| {
+                memory
+                    .bytes(entry.buf.into(), entry.buf_len.into())
+                    .map(IoSlice::new)
+            }),
             // `entries` claimed the array: the view has memory.
-            let bytes = view.bytes_of_available(entry.buf.into(), entry.buf_len.into());
-            slices.push(IoSlice::new(bytes.map_err(in_entry(index))?));
-        }
-        Ok(slices.finish())
+            None => lend_each(entries, slices, |entry| {
+                view.bytes_of_available(entry.buf.into(), entry.buf_len.into())
+                    .map(IoSlice::new)
+            }),
+        };
+        Ok(lent?)
     }
     fn describe() -> ParamType {
         ParamType::IoVecs { mutable: false }
@@ -118,13 +142,11 @@ impl<'a, S> Lift<'a, S> for &'a mut [IoSliceMut<'a>] {
         (ptr, count): (u32, u32),
     ) -> Result<Self, GuestError> {
         let entries = entries(view, ptr, count)?;
-        let mut slices = view.filling(entries.len());
-        for (index, entry) in entries.iter().map(entry).enumerate() {
-            // `entries` claimed the array: the view has memory.
-            let bytes = view.bytes_mut_of_available(entry.buf.into(), entry.buf_len.into());
-            slices.push(IoSliceMut::new(bytes.map_err(in_entry(index))?));
-        }
-        Ok(slices.finish())
+        // `entries` claimed the array: the view has memory.
+        lend_each(entries, view.filling(entries.len()), |entry| {
+            view.bytes_mut_of_available(entry.buf.into(), entry.buf_len.into())
+                .map(IoSliceMut::new)
+        })
     }
     fn describe() -> ParamType {
         ParamType::IoVecs { mutable: true }
@@ -382,6 +404,21 @@ mod tests {
         assert_eq!(iovs.iter().map(|s| s.len()).collect::<Vec<_>>(), [4, 8]);
         // 64 entries of 8 bytes = the whole 512-byte memory; 65 is out of bounds.
         assert!(<&[IoSlice<'_>] as Lift<()>>::lift(&view, &mut (), (0, 65)).is_err());
+    }
+
+    #[test]
+    fn shared_buffers_of_a_view_without_mutable_lends_are_bounds_checked() {
+        let mut words = memory_with(&[(100, 4), (508, 4), (509, 4)]);
+        let mut mem = GuestMemory::new(bytemuck::cast_slice_mut(&mut words));
+        let view = mem.view(false);
+        let iovs = <&[IoSlice<'_>] as Lift<()>>::lift(&view, &mut (), (0, 2)).unwrap();
+        assert_eq!(iovs.iter().map(|s| s.len()).collect::<Vec<_>>(), [4, 4]);
+        assert_eq!(iovs[1].as_ptr(), view.bytes(508, 4).unwrap().as_ptr());
+        let err = <&[IoSlice<'_>] as Lift<()>>::lift(&view, &mut (), (0, 3)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "iovec 2: range 0x1fd..0x201 outside memory of 0x200 bytes"
+        );
     }
 
     #[test]

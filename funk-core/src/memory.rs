@@ -297,11 +297,52 @@ impl GuestView<'_> {
         Ok(*value)
     }
 
+    /// The view's memory for lending shared regions only, when that needs
+    /// no claims: the view has memory and lends nothing mutably.
+    #[inline(always)]
+    pub(crate) fn shared_only(&self) -> Option<SharedOnly<'_>> {
+        if self.unavailable.is_some() || self.borrows.is_some() {
+            return None;
+        }
+        Some(SharedOnly {
+            base: self.base,
+            len: self.len,
+            _view: PhantomData,
+        })
+    }
+
     /// Room for a host-side array that lives as long as the view (such as
     /// the `IoSlice` list of an iovec argument).
     #[inline(always)]
     pub(crate) fn filling<T>(&self, capacity: usize) -> Filling<'_, T> {
         self.scratch.filling(capacity)
+    }
+}
+
+/// A view's memory where shared regions need only a bounds check (see
+/// [`GuestView::shared_only`]).
+///
+/// It copies the view's base and length, so a loop lending many regions
+/// keeps them in registers: through `&GuestView` (which holds a `RefCell`)
+/// the compiler must reload them after every store the loop makes, such
+/// as each `IoSlice` written to the view's own scratch.
+#[derive(Clone, Copy)]
+pub(crate) struct SharedOnly<'v> {
+    base: *const u8,
+    len: usize,
+    _view: PhantomData<&'v [u8]>,
+}
+
+impl<'v> SharedOnly<'v> {
+    /// Lends `len` bytes at `ptr`, as [`GuestView::bytes`] does.
+    #[inline(always)]
+    pub(crate) fn bytes(self, ptr: u64, len: u64) -> Result<&'v [u8], GuestError> {
+        let range = region(ptr, len, self.len)?;
+        // SAFETY: `base` and `len` are those of a view that has memory and
+        // lends no mutable region (`shared_only`), and `'v` is a borrow of
+        // that view: the bytes are valid for `'v`, `range` lies inside them,
+        // and no mutable region can overlap it.
+        Ok(unsafe { std::slice::from_raw_parts(self.base.add(range.start), range.len()) })
     }
 }
 
