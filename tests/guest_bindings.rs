@@ -91,7 +91,7 @@ fn expected_notes() -> Vec<String> {
         "keys: 2704 bytes, 302 keys, starts \"a;b;k0000000\"".to_owned(),
         format!("dump: 5000 bytes, last {}", 4999 % 256),
         "removed: 300 true, again: false".to_owned(),
-        "cursor: [\"a\", \"b\"], position 2".to_owned(),
+        "cursor: [\"a\", \"b\"], position 2, finished true".to_owned(),
         "fifth cursor: Some(TooMany)".to_owned(),
         "close: 2".to_owned(),
         "closed: [1, 1, 1]".to_owned(),

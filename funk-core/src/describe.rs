@@ -323,6 +323,9 @@ pub enum ReturnType {
     Unit,
     /// A scalar, as the one wasm result.
     Scalar(Scalar),
+    /// A 32-bit scalar (`u32`, `u16`, `u8`, `bool`, `char`) returned as
+    /// the one `i64` result, zero-extended ([`Wide`](crate::Wide)).
+    Wide(Scalar),
     /// A handle, as the one wasm result (an `i64` when `wide`).
     Handle {
         /// The resource type's name.
@@ -371,6 +374,7 @@ impl ReturnType {
         match self {
             ReturnType::Unit | ReturnType::Out(_) => Vec::new(),
             ReturnType::Scalar(s) => vec![("result".to_owned(), s.wasm())],
+            ReturnType::Wide(_) => vec![("result".to_owned(), WasmType::I64)],
             ReturnType::Handle { wide, .. } => vec![(
                 "result".to_owned(),
                 if *wide { WasmType::I64 } else { WasmType::I32 },
@@ -389,7 +393,10 @@ impl ReturnType {
     /// The out-pointer parameters appended to the signature, named.
     pub fn ptrs(&self) -> Vec<String> {
         match self {
-            ReturnType::Unit | ReturnType::Scalar(_) | ReturnType::Handle { .. } => Vec::new(),
+            ReturnType::Unit
+            | ReturnType::Scalar(_)
+            | ReturnType::Wide(_)
+            | ReturnType::Handle { .. } => Vec::new(),
             ReturnType::Out(out) => out.ptrs("result"),
             ReturnType::Tuple { first, rest } => {
                 let mut ptrs = first.ptrs();

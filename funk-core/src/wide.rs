@@ -8,7 +8,7 @@
 
 use std::ops::{Deref, DerefMut};
 
-use crate::describe::{OutType, OutValueType, ParamType, ReturnType, Scalar, short_type_name};
+use crate::describe::{OutType, OutValueType, ParamType, ReturnType, short_type_name};
 use crate::error::{GuestError, Trap};
 use crate::lift::Lift;
 use crate::lift_async::LiftAsync;
@@ -108,7 +108,9 @@ impl<S, T: ReturnValue<S, Results = (u32, ()), OutPtrs = ()>> ReturnValue<S> for
                     type_path,
                     wide: true,
                 },
-                ReturnType::Scalar(_) => ReturnType::Scalar(Scalar::U64),
+                // The bound on `T` makes it a one-`u32` scalar; the guest
+                // still sees its type (a `bool` stays a checked `bool`).
+                ReturnType::Scalar(scalar) => ReturnType::Wide(scalar),
                 ReturnType::Traps(inner) => ReturnType::Traps(Box::new(widen(*inner))),
                 other => other,
             }
@@ -129,5 +131,35 @@ impl<S, T> OutValue<S> for Wide<Handle<T>> {
             type_path: std::any::type_name::<T>().to_owned(),
             wide: true,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::abi::WasmType;
+    use crate::describe::Scalar;
+
+    #[test]
+    fn wide_scalar_results_keep_their_type_in_the_description() {
+        let described = |ty: ReturnType| (ty.clone(), ty.results());
+        let wide = |scalar| {
+            (
+                ReturnType::Wide(scalar),
+                vec![("result".to_owned(), WasmType::I64)],
+            )
+        };
+        assert_eq!(
+            described(<Wide<bool> as ReturnValue<()>>::describe()),
+            wide(Scalar::Bool)
+        );
+        assert_eq!(
+            described(<Wide<char> as ReturnValue<()>>::describe()),
+            wide(Scalar::Char)
+        );
+        assert_eq!(
+            described(<Wide<u32> as ReturnValue<()>>::describe()),
+            wide(Scalar::U32)
+        );
     }
 }

@@ -799,6 +799,22 @@ fn direct_scalar(label: &str, scalar: Scalar) -> String {
     }
 }
 
+/// A [`ReturnType::Wide`] scalar from its `i64` result: checked to fit 32
+/// bits, then as the scalar itself.
+fn wide_scalar(label: &str, scalar: Scalar) -> Option<String> {
+    let narrow = format!("super::__funk::int_result::<u32>({label}, __funk_r)");
+    Some(match scalar {
+        Scalar::U32 => narrow,
+        Scalar::U8 | Scalar::U16 => format!(
+            "super::__funk::int_result::<{}>({label}, __funk_r)",
+            scalar.rust()
+        ),
+        Scalar::Bool => format!("super::__funk::bool_result({label}, {narrow})"),
+        Scalar::Char => format!("super::__funk::char_result({label}, {narrow})"),
+        _ => return None,
+    })
+}
+
 /// `top`: `ty` is the whole result (or what a trapping `Result` wraps),
 /// where a status `Result` may return early; inside a tuple it cannot.
 fn returned(
@@ -816,6 +832,10 @@ fn returned(
         ReturnType::Scalar(s) => Piece {
             ty: s.rust().into(),
             value: direct_scalar(&label, *s),
+        },
+        ReturnType::Wide(s) => Piece {
+            ty: s.rust().into(),
+            value: wide_scalar(&label, *s)?,
         },
         ReturnType::Handle { resource, wide, .. } => Piece {
             ty: format!("super::{}", type_ident(resource)),

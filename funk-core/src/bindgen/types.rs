@@ -105,7 +105,10 @@ impl Types {
 
     fn ret(&mut self, ty: &ReturnType) {
         match ty {
-            ReturnType::Unit | ReturnType::Scalar(_) | ReturnType::Custom { .. } => {}
+            ReturnType::Unit
+            | ReturnType::Scalar(_)
+            | ReturnType::Wide(_)
+            | ReturnType::Custom { .. } => {}
             ReturnType::Handle {
                 resource,
                 type_path,

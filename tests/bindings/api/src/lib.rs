@@ -207,6 +207,12 @@ impl Kv {
         Wide(self.table[cursor.0].next as u32)
     }
 
+    /// Whether a cursor has passed every key, as a 64-bit `bool`.
+    fn finished(&mut self, cursor: Wide<Borrow<Cursor>>) -> Wide<bool> {
+        let cursor = &self.table[cursor.0];
+        Wide(cursor.next >= cursor.keys.len())
+    }
+
     /// Closes a cursor; the number of keys it had.
     fn close(&mut self, cursor: Take<Cursor>) -> u32 {
         cursor.into_inner().keys.len() as u32

@@ -57,9 +57,10 @@ pub extern "C" fn run() {
         }
         seen.push(String::from_utf8_lossy(&key[..len as usize]).into_owned());
     }
+    // A `Wide<u32>` and a `Wide<bool>` result keep their types.
+    let (position, finished): (u32, bool) = (kv::position(&cursor), kv::finished(&cursor));
     note(format!(
-        "cursor: {seen:?}, position {}",
-        kv::position(&cursor)
+        "cursor: {seen:?}, position {position}, finished {finished}"
     ));
     let more: Vec<_> = (0..3).map(|_| kv::scan("a").unwrap()).collect();
     note(format!("fifth cursor: {:?}", kv::scan("b").err()));
