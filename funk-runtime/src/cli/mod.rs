@@ -1,5 +1,6 @@
 //! The command line: parse, set up logging and a runtime, dispatch.
 
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -42,6 +43,13 @@ struct RunArgs {
     /// of a bounds check per memory access.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     memory_reservation: Option<u64>,
+    /// Executor threads that run processes (default: one per CPU). One
+    /// keeps every wake-up on its thread: programs that mostly spawn and
+    /// message run faster (BENCHMARKS.md: spawn + join and a ring hop about
+    /// twice as fast on 2 CPUs), but processes no longer compute in
+    /// parallel.
+    #[arg(long, value_name = "N")]
+    workers: Option<NonZeroUsize>,
     /// Sets an environment variable for the guest (`K=V`).
     #[arg(long = "env", value_name = "K=V", value_parser = parse_env)]
     envs: Vec<(String, String)>,
@@ -86,10 +94,11 @@ pub fn main() -> i32 {
         Command::Test(args) => (args, true),
     };
     init_logging(test_mode);
-    let executor = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let mut executor = tokio::runtime::Builder::new_multi_thread();
+    if let Some(workers) = args.workers {
+        executor.worker_threads(workers.get());
+    }
+    let executor = match executor.enable_all().build() {
         Ok(executor) => executor,
         Err(error) => {
             eprintln!("funk: cannot start the executor: {error}");
@@ -177,7 +186,24 @@ fn init_logging(test_mode: bool) {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_size;
+    use super::{Cli, Command, parse_size};
+    use clap::Parser;
+
+    #[test]
+    fn workers_are_a_positive_count() {
+        let parse = |args: &[&str]| {
+            Cli::try_parse_from(args).map(|cli| match cli.command {
+                Command::Run(args) | Command::Test(args) => args.workers.map(|n| n.get()),
+            })
+        };
+        assert_eq!(parse(&["funk", "run", "app.wasm"]).unwrap(), None);
+        assert_eq!(
+            parse(&["funk", "run", "--workers", "1", "app.wasm"]).unwrap(),
+            Some(1)
+        );
+        assert!(parse(&["funk", "run", "--workers", "0", "app.wasm"]).is_err());
+        assert!(parse(&["funk", "test", "--workers", "x", "app.wasm"]).is_err());
+    }
 
     #[test]
     fn sizes_take_binary_suffixes_and_refuse_overflow() {
