@@ -5,16 +5,19 @@
 //! whose deadline has passed calls its epoch callback at the next function
 //! entry or loop header, which yields to the executor. Epochs count time,
 //! not instructions, so a process's `max_fuel` becomes a budget of running
-//! time ([`NANOS_PER_FUEL_UNIT`] per unit). Running time is what the
-//! process's guest futures spend being polled ([`Timed`]): a process waiting
-//! for a message or a timer is not polled and is not charged. The limit is
-//! checked at each tick, so a process may overrun it by up to one tick.
+//! time ([`NANOS_PER_FUEL_UNIT`] per unit). Running time is the CPU time the
+//! process's guest futures take while they are polled ([`Timed`]): a
+//! process waiting for a message or a timer is not polled and is not
+//! charged, and neither is a poll's thread while the operating system runs
+//! something else (on a loaded machine wall time would charge a light
+//! process for its neighbours). The limit is checked at each tick, so a
+//! process may overrun it by up to one tick.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use wasmtime::{Store, UpdateDeadline};
 
@@ -48,8 +51,19 @@ pub(crate) struct RunClock(Arc<Mutex<Clock>>);
 struct Clock {
     /// Time run in finished polls.
     ran: Duration,
-    /// When the poll under way started, if one is.
-    since: Option<Instant>,
+    /// The polling thread's CPU time when the poll under way started, if
+    /// one is.
+    since: Option<Duration>,
+}
+
+/// The CPU time of the calling thread.
+fn thread_cpu_time() -> Duration {
+    let now = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    // Never negative; an impossible value counts as zero.
+    Duration::new(
+        u64::try_from(now.tv_sec).unwrap_or(0),
+        u32::try_from(now.tv_nsec).unwrap_or(0),
+    )
 }
 
 impl RunClock {
@@ -57,10 +71,15 @@ impl RunClock {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The time run so far, the poll under way included.
+    /// The time run so far, the poll under way included. Called on the
+    /// polling thread (from the epoch callback, inside the poll), whose CPU
+    /// clock the poll under way started from.
     fn ran(&self) -> Duration {
         let clock = self.lock();
-        clock.ran + clock.since.map_or(Duration::ZERO, |since| since.elapsed())
+        let current = clock.since.map_or(Duration::ZERO, |since| {
+            thread_cpu_time().saturating_sub(since)
+        });
+        clock.ran + current
     }
 
     /// Wraps `future` so that the time spent polling it is charged here.
@@ -82,11 +101,11 @@ impl<F: Future> Future for Timed<F> {
     type Output = F::Output;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        self.clock.lock().since = Some(Instant::now());
+        self.clock.lock().since = Some(thread_cpu_time());
         let polled = self.future.as_mut().poll(cx);
         let mut clock = self.clock.lock();
         if let Some(since) = clock.since.take() {
-            clock.ran += since.elapsed();
+            clock.ran += thread_cpu_time().saturating_sub(since);
         }
         drop(clock);
         polled
@@ -119,18 +138,29 @@ pub(crate) fn preempt<T: 'static>(store: &mut Store<T>, max_fuel: Option<u64>, c
 mod tests {
     use super::*;
 
+    /// Burns about `cpu` of this thread's CPU time.
+    fn spin_for(cpu: Duration) {
+        let start = thread_cpu_time();
+        while thread_cpu_time() - start < cpu {
+            std::hint::spin_loop();
+        }
+    }
+
     #[tokio::test]
-    async fn a_clock_charges_polls_and_not_waits() {
+    async fn a_clock_charges_the_cpu_time_of_polls_and_not_waits() {
         let clock = RunClock::default();
         clock
             .time(async {
-                std::thread::sleep(Duration::from_millis(5));
+                spin_for(Duration::from_millis(5));
+                // A poll that sleeps is not computing: not charged.
+                std::thread::sleep(Duration::from_millis(20));
             })
             .await;
         let ran = clock.ran();
         assert!(ran >= Duration::from_millis(5), "{ran:?}");
+        assert!(ran < Duration::from_millis(20), "{ran:?}");
         // Outside a poll nothing is charged.
-        std::thread::sleep(Duration::from_millis(5));
+        spin_for(Duration::from_millis(5));
         assert_eq!(clock.ran(), ran);
     }
 }

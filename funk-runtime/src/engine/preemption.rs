@@ -96,8 +96,9 @@ pub enum Preemption {
     /// epoch every `tick`, and a running process yields at the next
     /// function entry or loop header. `max_fuel` is approximated by running
     /// time: a process may run [`NANOS_PER_FUEL_UNIT`] nanoseconds per unit
-    /// (the time its guest is being polled, host calls included: time spent
-    /// waiting for a message or a timer does not count), checked at each
+    /// (the CPU time its guest takes while it is polled, host calls
+    /// included: time spent waiting for a message or a timer, or for the
+    /// operating system to schedule the thread, does not count), checked at each
     /// tick, so it may overrun by a tick. Wasmtime only.
     Epoch {
         /// Time between two epoch ticks (at least 1 µs).
