@@ -219,21 +219,16 @@ impl Entry {
     #[inline]
     fn downcast_ref<T: Any>(&self, id: u32) -> Result<&T, HandleError> {
         self.check::<T>(id)?;
-        let ptr: *const (dyn Any + Send) = &*self.value;
-        // SAFETY: `type_id` was taken from the type the box was created
-        // from and equals `TypeId::of::<T>()`, so the box's data pointer
-        // points to a valid `T`, borrowed for as long as `&self`.
-        Ok(unsafe { &*ptr.cast::<T>() })
+        // SAFETY: `check` found the entry holding a `T`.
+        Ok(unsafe { self.downcast_ref_unchecked() })
     }
 
     /// The value as a `T`, mutably, or a wrong-type error.
     #[inline]
     fn downcast_mut<T: Any>(&mut self, id: u32) -> Result<&mut T, HandleError> {
         self.check::<T>(id)?;
-        let ptr: *mut (dyn Any + Send) = &mut *self.value;
-        // SAFETY: as in `downcast_ref`; the pointer comes from a unique
-        // borrow of the box that lasts as long as `&mut self`.
-        Ok(unsafe { &mut *ptr.cast::<T>() })
+        // SAFETY: `check` found the entry holding a `T`.
+        Ok(unsafe { self.downcast_mut_unchecked() })
     }
 
     /// The value as a `T`, without looking at its type.
@@ -244,8 +239,9 @@ impl Entry {
     unsafe fn downcast_ref_unchecked<T: Any>(&self) -> &T {
         debug_assert_eq!(self.type_id, TypeId::of::<T>());
         let ptr: *const (dyn Any + Send) = &*self.value;
-        // SAFETY: the caller promises the box holds a `T`; see
-        // `downcast_ref`.
+        // SAFETY: `type_id` was taken from the type the box was created
+        // from, and the caller promises it is `T`: the box's data pointer
+        // points to a valid `T`, borrowed for as long as `&self`.
         unsafe { &*ptr.cast::<T>() }
     }
 
@@ -257,8 +253,8 @@ impl Entry {
     unsafe fn downcast_mut_unchecked<T: Any>(&mut self) -> &mut T {
         debug_assert_eq!(self.type_id, TypeId::of::<T>());
         let ptr: *mut (dyn Any + Send) = &mut *self.value;
-        // SAFETY: the caller promises the box holds a `T`; see
-        // `downcast_mut`.
+        // SAFETY: as in `downcast_ref_unchecked`; the pointer comes from a
+        // unique borrow of the box that lasts as long as `&mut self`.
         unsafe { &mut *ptr.cast::<T>() }
     }
 
