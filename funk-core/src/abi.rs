@@ -94,9 +94,15 @@ wasm_prims!(
 );
 
 /// A type-level list of wasm primitives: `()` or `(Head, Tail)`.
-pub trait AbiList: Sized + 'static {
+///
+/// Always `Send` (wasm numbers), which an async shim's future relies on.
+pub trait AbiList: Sized + Send + 'static {
     /// Number of wasm values in the list.
     const LEN: usize;
+    /// This list followed by `Rhs` (what [`Concat`] names).
+    type Then<Rhs: AbiList>: AbiList;
+    /// Splits `Self::Then<Rhs>` back into its two parts.
+    fn split_off<Rhs: AbiList>(list: Self::Then<Rhs>) -> (Self, Rhs);
     /// Pushes each element's wasm type and Rust name, in order.
     fn push_words(out: &mut Vec<Word>);
     /// The elements' wasm types, in order.
@@ -109,11 +115,22 @@ pub trait AbiList: Sized + 'static {
 
 impl AbiList for () {
     const LEN: usize = 0;
+    type Then<Rhs: AbiList> = Rhs;
+    #[inline(always)]
+    fn split_off<Rhs: AbiList>(list: Rhs) -> ((), Rhs) {
+        ((), list)
+    }
     fn push_words(_: &mut Vec<Word>) {}
 }
 
 impl<H: WasmPrim, T: AbiList> AbiList for (H, T) {
     const LEN: usize = 1 + T::LEN;
+    type Then<Rhs: AbiList> = (H, T::Then<Rhs>);
+    #[inline(always)]
+    fn split_off<Rhs: AbiList>((head, rest): Self::Then<Rhs>) -> (Self, Rhs) {
+        let (tail, rhs) = T::split_off(rest);
+        ((head, tail), rhs)
+    }
     fn push_words(out: &mut Vec<Word>) {
         out.push(Word {
             wasm: H::TYPE,
@@ -124,6 +141,11 @@ impl<H: WasmPrim, T: AbiList> AbiList for (H, T) {
 }
 
 /// Concatenation of two [`AbiList`]s, and the inverse split.
+///
+/// Implemented for every list through [`AbiList::Then`], so it holds even
+/// for a list the compiler cannot see into (a parameter type whose `Lift`
+/// impl is missing): that mistake is then reported once, at the type, and
+/// not again for every list built from it.
 pub trait Concat<Rhs: AbiList>: AbiList {
     /// `Self` followed by `Rhs`.
     type Output: AbiList;
@@ -131,20 +153,11 @@ pub trait Concat<Rhs: AbiList>: AbiList {
     fn split(list: Self::Output) -> (Self, Rhs);
 }
 
-impl<Rhs: AbiList> Concat<Rhs> for () {
-    type Output = Rhs;
+impl<L: AbiList, Rhs: AbiList> Concat<Rhs> for L {
+    type Output = L::Then<Rhs>;
     #[inline(always)]
-    fn split(list: Rhs) -> ((), Rhs) {
-        ((), list)
-    }
-}
-
-impl<H: WasmPrim, T: Concat<Rhs>, Rhs: AbiList> Concat<Rhs> for (H, T) {
-    type Output = (H, T::Output);
-    #[inline(always)]
-    fn split((head, rest): Self::Output) -> (Self, Rhs) {
-        let (tail, rhs) = T::split(rest);
-        ((head, tail), rhs)
+    fn split(list: Self::Output) -> (Self, Rhs) {
+        L::split_off(list)
     }
 }
 

@@ -25,6 +25,7 @@ pub mod imports;
 pub mod iovec;
 mod lift;
 mod lift_async;
+mod lift_flat;
 mod lower;
 mod memory;
 mod plain;
@@ -62,6 +63,7 @@ pub mod __private {
     };
     pub use crate::describe;
     pub use crate::error::drop_panic_payload;
+    pub use crate::lift_flat::{HoldFlat, LiftFlat};
     pub use crate::{GuestCx, Lift, LiftAsync, LinkError, LowerCx, ReturnValue, Trap};
     pub use bytemuck;
 }

@@ -53,8 +53,9 @@ use crate::resources::{Borrow, Handle, HasResources, Take};
     note = "async host functions take copies of guest data: integers, floats, `bool`, `char`, `&str`, `&[T]`, `&mut [T]`, `&T`, `&mut T` (`T: funk::Plain`), `&[IoSlice]`, `&mut [IoSliceMut]`, `Handle<T>`, `Borrow<T>`, `Take<T>`, or a type implementing `funk::LiftAsync` (for your own `Lift` type that borrows nothing: `type Held = Self`, see its docs)"
 )]
 pub trait LiftAsync<'a, S>: Lift<'a, S> {
-    /// The owned copy kept while the method runs.
-    type Held;
+    /// The owned copy kept while the method runs, inside the call's future
+    /// (which must be `Send`).
+    type Held: Send;
     /// Copies the argument out of guest memory, with the checks of
     /// [`Lift::lift`].
     fn hold(
@@ -144,7 +145,7 @@ pub struct WriteBack<T> {
 }
 
 /// `(ptr, count)`: a copy of `count` elements of `T`.
-impl<'a, S, T: Plain> LiftAsync<'a, S> for &'a [T] {
+impl<'a, S, T: Plain + Send> LiftAsync<'a, S> for &'a [T] {
     type Held = Vec<T>;
     fn hold(
         view: &GuestView<'_>,
@@ -161,7 +162,7 @@ impl<'a, S, T: Plain> LiftAsync<'a, S> for &'a [T] {
 
 /// `(ptr, count)`: a copy of `count` elements of `T`, written back to the
 /// guest when the method finishes (whether it succeeds or fails).
-impl<'a, S, T: Plain> LiftAsync<'a, S> for &'a mut [T] {
+impl<'a, S, T: Plain + Send> LiftAsync<'a, S> for &'a mut [T] {
     type Held = WriteBack<Vec<T>>;
     fn hold(
         view: &GuestView<'_>,
@@ -196,7 +197,7 @@ impl<'a, S> LiftAsync<'a, S> for &'a str {
 }
 
 /// `ptr`: a copy of one `T`.
-impl<'a, S, T: Plain> LiftAsync<'a, S> for &'a T {
+impl<'a, S, T: Plain + Send> LiftAsync<'a, S> for &'a T {
     type Held = T;
     fn hold(view: &GuestView<'_>, _: &mut S, ptr: u32) -> Result<T, GuestError> {
         view.slice(ptr.into(), 1).map(|s| s[0])
@@ -208,7 +209,7 @@ impl<'a, S, T: Plain> LiftAsync<'a, S> for &'a T {
 }
 
 /// `ptr`: a copy of one `T`, written back when the method finishes.
-impl<'a, S, T: Plain> LiftAsync<'a, S> for &'a mut T {
+impl<'a, S, T: Plain + Send> LiftAsync<'a, S> for &'a mut T {
     type Held = WriteBack<T>;
     fn hold(view: &GuestView<'_>, _: &mut S, ptr: u32) -> Result<Self::Held, GuestError> {
         let value = view.slice_mut(ptr.into(), 1)?[0];

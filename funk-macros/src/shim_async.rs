@@ -13,14 +13,20 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::Type;
 
 use crate::ast::Function;
-use crate::expand::{Names, lift_consts, qualified, return_type};
+use crate::expand::{Names, lift_consts, qualified, return_static};
 
-pub fn shim(self_ty: &Type, function: &Function<'_>, names: &Names) -> TokenStream {
+pub fn shim(
+    self_ty: &Type,
+    function: &Function<'_>,
+    names: &Names,
+    checks: &TokenStream,
+) -> TokenStream {
     let qualified = qualified(function);
     let method = &function.method.sig.ident;
     let Names {
         shim,
         args,
+        held: held_types,
         rest,
         out,
         results,
@@ -33,38 +39,37 @@ pub fn shim(self_ty: &Type, function: &Function<'_>, names: &Names) -> TokenStre
     let held: Vec<_> = (0..args.len())
         .map(|i| format_ident!("__held{}", i))
         .collect();
+    // Each argument through `HoldFlat`, whose bound the impl carries (see
+    // `expand::param_checks`), with the list and held types named once.
+    let flat = |i: usize| {
+        let (ty, list, held) = (function.params[i].ty, &args[i], &held_types[i]);
+        quote!(<#ty as __funk::HoldFlat<'_, #self_ty, #list, #held>>)
+    };
     let holds = function.params.iter().enumerate().map(|(i, param)| {
-        let (ty, name, part) = (param.ty, &param.name, format_ident!("__abi{}", i));
+        let (flat, name, part) = (flat(i), &param.name, format_ident!("__abi{}", i));
         quote! {
-            <#ty as __funk::LiftAsync<'_, #self_ty>>::hold(
-                &__view,
-                __state,
-                __funk::Abi::from_list(#part),
-            )
-            .map_err(|e| __funk::Trap::argument(#qualified, #name, e))?
+            #flat::hold_flat(&__view, __state, #part)
+                .map_err(|e| __funk::Trap::argument(#qualified, #name, e))?
         }
     });
-    let lends = function.params.iter().zip(&held).map(|(param, held)| {
-        let ty = param.ty;
-        quote! {
-            <#ty as __funk::LiftAsync<'_, #self_ty>>::lend(&mut #held)
-        }
+    let lends = held.iter().enumerate().map(|(i, held)| {
+        let flat = flat(i);
+        quote!(#flat::lend_flat(&mut #held))
     });
-    let write_backs = function.params.iter().zip(&held).map(|(param, held)| {
-        let (ty, name) = (param.ty, &param.name);
-        quote! {
-            <#ty as __funk::LiftAsync<'_, #self_ty>>::write_back(#held, &mut __memory)
-                .map_err(|e| __funk::Trap::argument(#qualified, #name, e))?;
-        }
-    });
-    // Every use names the parameter type with its own tokens and no other
-    // span, so an unsupported type is reported once, at the type.
-    let held_types = function.params.iter().map(|param| {
-        let ty = param.ty;
-        quote!(<#ty as __funk::LiftAsync<'_, #self_ty>>::Held)
-    });
+    let write_backs = function
+        .params
+        .iter()
+        .zip(&held)
+        .enumerate()
+        .map(|(i, (param, held))| {
+            let (flat, name) = (flat(i), &param.name);
+            quote! {
+                #flat::write_back_flat(#held, &mut __memory)
+                    .map_err(|e| __funk::Trap::argument(#qualified, #name, e))?;
+            }
+        });
     let mutable = lift_consts(self_ty, function, quote!(MUTABLE));
-    let ret = return_type(function);
+    let lower = return_static(self_ty, function, quote!(lower));
     let call_span = function.method.sig.ident.span();
     let call = if function.context {
         quote_spanned! {call_span=>
@@ -81,7 +86,7 @@ pub fn shim(self_ty: &Type, function: &Function<'_>, names: &Names) -> TokenStre
         #[derive(Clone, Copy)]
         struct #shim;
 
-        impl __funk::AsyncShim<#self_ty> for #shim {
+        impl __funk::AsyncShim<#self_ty> for #shim where #checks {
             type Params = #params;
             type Results = #results;
 
@@ -99,8 +104,8 @@ pub fn shim(self_ty: &Type, function: &Function<'_>, names: &Names) -> TokenStre
                     let __outs: #out = __args;
                     let (#(mut #held,)*): (#(#held_types,)*) = {
                         let (mut __memory, __state) = __host.call().into_parts();
-                        const __LENDS_MUTABLY: bool = false #(|| #mutable)*;
-                        let __view = __memory.view(__LENDS_MUTABLY);
+                        let __lends_mutably: bool = false #(|| #mutable)*;
+                        let __view = __memory.view(__lends_mutably);
                         (#(#holds,)*)
                     };
                     let __ret = {
@@ -109,7 +114,7 @@ pub fn shim(self_ty: &Type, function: &Function<'_>, names: &Names) -> TokenStre
                     let (mut __memory, __state) = __host.call().into_parts();
                     #(#write_backs)*
                     let mut __cx = __funk::LowerCx::new(&mut __memory, __state, #qualified);
-                    <#ret as __funk::ReturnValue<#self_ty>>::lower(__ret, &mut __cx, __outs)
+                    #lower(__ret, &mut __cx, __outs)
                         .map_err(|trap| trap.in_function(#qualified))
                 }
             }
