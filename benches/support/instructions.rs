@@ -5,9 +5,11 @@
 //! bench binary runs itself again under `valgrind --tool=callgrind` for
 //! every case and side, twice: once with [`LOW`] and once with [`HIGH`]
 //! iterations of the measured loop. Callgrind counts only what runs inside
-//! [`counted`] (`--toggle-collect`), on every thread that enters it, so
-//! setup, compilation and the warm-up iteration are left out, and the
-//! difference of the two runs removes what is left of the constant cost:
+//! [`counted`] (`--toggle-collect`), so setup, compilation and the
+//! warm-up iteration are left out (groups whose work runs where the toggle
+//! does not reach are counted over the whole process instead, see
+//! [`report_scoped`]), and the difference of the two runs removes what is
+//! left of the constant cost:
 //!
 //! ```text
 //! instructions per host call = (Ir(HIGH) - Ir(LOW)) / ((HIGH - LOW) * calls per iteration)
@@ -87,20 +89,26 @@ fn callgrind_total(out: &PathBuf) -> u64 {
         .unwrap_or_else(|| panic!("no summary in {}", out.display()))
 }
 
-/// The instructions `group`/`side` executes in `iterations` iterations.
-fn count(group: &str, side: &str, iterations: u32) -> u64 {
+/// The instructions `group`/`side` executes in `iterations` iterations:
+/// inside [`counted`], or with `whole_process`, everything every thread of
+/// the child runs (setup included, which the difference of the two runs
+/// removes).
+fn count(group: &str, side: &str, iterations: u32, whole_process: bool) -> u64 {
     let exe = std::env::current_exe().expect("the bench binary's path");
     let out = std::env::temp_dir().join(format!(
         "funk-callgrind-{}-{group}-{side}-{iterations}.out",
         std::process::id()
     ));
-    let status = Command::new("valgrind")
-        .args([
-            "--tool=callgrind",
+    let scope: &[&str] = match whole_process {
+        true => &["--collect-atstart=yes"],
+        false => &[
             "--collect-atstart=no",
             "--toggle-collect=funk_bench_counted",
-            "--dump-instr=no",
-        ])
+        ],
+    };
+    let status = Command::new("valgrind")
+        .args(["--tool=callgrind", "--dump-instr=no"])
+        .args(scope)
         .arg(format!("--callgrind-out-file={}", out.display()))
         .arg(&exe)
         .args([CHILD, group, side, &iterations.to_string()])
@@ -122,6 +130,18 @@ fn count(group: &str, side: &str, iterations: u32) -> u64 {
 /// of host calls per iteration. `pairs` are `(numerator, denominator)` side
 /// names whose ratio is printed per group.
 pub fn report(cases: &[(&str, &[&str])], calls: u32, pairs: &[(&str, &str)]) -> Vec<Count> {
+    report_scoped(cases, calls, pairs, &|_| false)
+}
+
+/// [`report`], counting the groups `whole_process` names over the whole
+/// child process: for work on threads where callgrind's toggle does not
+/// take effect (a Wasmer `GuestThread` counted 1 instruction per call).
+pub fn report_scoped(
+    cases: &[(&str, &[&str])],
+    calls: u32,
+    pairs: &[(&str, &str)],
+    whole_process: &dyn Fn(&str) -> bool,
+) -> Vec<Count> {
     if Command::new("valgrind").arg("--version").output().is_err() {
         eprintln!("valgrind is not installed; skipping instruction counts");
         return Vec::new();
@@ -130,8 +150,9 @@ pub fn report(cases: &[(&str, &[&str])], calls: u32, pairs: &[(&str, &str)]) -> 
     println!("instructions per host call (callgrind, Ir):");
     for (group, sides) in cases {
         for side in *sides {
-            let low = count(group, side, LOW);
-            let high = count(group, side, HIGH);
+            let whole = whole_process(group);
+            let low = count(group, side, LOW, whole);
+            let high = count(group, side, HIGH, whole);
             let per_call = (high as f64 - low as f64) / (f64::from(HIGH - LOW) * f64::from(calls));
             println!("  {group:<28} {side:<28} {per_call:>10.1}");
             counts.push(Count {

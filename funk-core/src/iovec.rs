@@ -88,18 +88,16 @@ fn in_entry(index: usize) -> impl FnOnce(GuestError) -> GuestError {
 }
 
 /// Lends each entry's buffer with `lend`, in order, into `slices`; an
-/// error names the entry. Taking `slices` by value keeps its length in a
-/// register across the loop.
+/// error names the entry.
 #[inline(always)]
 fn lend_each<'a, T>(
     entries: &[[u8; 8]],
-    mut slices: Filling<'a, T>,
+    slices: Filling<'a, T>,
     lend: impl Fn(GuestIoVec) -> Result<T, GuestError>,
 ) -> Result<&'a mut [T], GuestError> {
-    for (index, raw) in entries.iter().enumerate() {
-        slices.push(lend(entry(raw)).map_err(in_entry(index))?);
-    }
-    Ok(slices.finish())
+    slices.fill(entries, |index, raw| {
+        lend(entry(raw)).map_err(in_entry(index))
+    })
 }
 
 impl<'a, S> Lift<'a, S> for &'a [IoSlice<'a>] {

@@ -93,24 +93,39 @@ pub(crate) struct Filling<'s, T> {
 }
 
 impl<'s, T> Filling<'s, T> {
-    /// Appends a value.
+    /// Appends `make(index, item)` for each of `items`, in order, and hands
+    /// out everything pushed; stops at the first error. The capacity is
+    /// checked once, before the loop, so each value is one store.
     ///
     /// # Panics
-    /// If more values are pushed than the capacity asked for (a bug in funk).
+    /// If `items` holds more values than the capacity left (a bug in funk).
     #[inline(always)]
-    pub(crate) fn push(&mut self, value: T) {
-        assert!(self.len < self.capacity, "scratch slice overfilled");
-        // SAFETY: slot `len < capacity` lies in the range reserved for this
-        // filling (inline: aligned and disjoint from every other allocation
-        // of the scratch, written through the `UnsafeCell`'s pointer; spilled:
-        // an arena allocation of `capacity` values of `T`, aligned for it).
-        unsafe { self.at.add(self.len).write(value) };
-        self.len += 1;
+    pub(crate) fn fill<I, E>(
+        mut self,
+        items: &[I],
+        mut make: impl FnMut(usize, &I) -> Result<T, E>,
+    ) -> Result<&'s mut [T], E> {
+        assert!(
+            items.len() <= self.capacity - self.len,
+            "scratch slice overfilled"
+        );
+        for (index, item) in items.iter().enumerate() {
+            let value = make(index, item)?;
+            // SAFETY: `len + index < len + items.len() <= capacity`, so the
+            // slot lies in the range reserved for this filling (inline:
+            // aligned and disjoint from every other allocation of the
+            // scratch, written through the `UnsafeCell`'s pointer; spilled:
+            // an arena allocation of `capacity` values of `T`, aligned for
+            // it).
+            unsafe { self.at.add(self.len + index).write(value) };
+        }
+        self.len += items.len();
+        Ok(self.finish())
     }
 
-    /// The values pushed so far, borrowed for as long as the scratch.
+    /// The values filled so far, borrowed for as long as the scratch.
     #[inline(always)]
-    pub(crate) fn finish(self) -> &'s mut [T] {
+    fn finish(self) -> &'s mut [T] {
         // SAFETY: the first `len` slots were written by `push`, are aligned
         // and lie in a range reserved for this filling alone; `'s` ties the
         // slice to the borrow of the scratch (and its arena), so the memory
@@ -127,17 +142,20 @@ mod tests {
     fn fillings_are_disjoint_aligned_and_spill_when_full() {
         let scratch = Scratch::new();
         let fill = |capacity: usize, f: &dyn Fn(usize) -> u64| {
-            let mut filling = scratch.filling::<u64>(capacity);
-            (0..capacity).for_each(|i| filling.push(f(i)));
-            filling.finish()
+            let items = vec![(); capacity];
+            let filled = scratch
+                .filling::<u64>(capacity)
+                .fill(&items, |i, _| Ok::<_, ()>(f(i)));
+            filled.unwrap()
         };
         let a = fill(3, &|i| i as u64);
         let b = fill(2, &|i| (i as u64) << 40);
         assert_eq!(b.as_ptr() as usize % 8, 0);
         let big = fill(100, &|i| i as u64); // 800 bytes: spills
-        let mut short = scratch.filling::<u8>(4);
-        short.push(7);
-        let short = short.finish();
+        let short = scratch
+            .filling::<u8>(4)
+            .fill(&[7u8], |_, v| Ok::<_, ()>(*v));
+        let short = short.unwrap();
         a[0] = 9;
         assert_eq!(
             (&*a, &*b, big.len(), big[99]),
