@@ -804,8 +804,7 @@ fn direct_scalar(label: &str, scalar: Scalar) -> String {
 fn wide_scalar(label: &str, scalar: Scalar) -> Option<String> {
     let narrow = format!("super::__funk::int_result::<u32>({label}, __funk_r)");
     Some(match scalar {
-        Scalar::U32 => narrow,
-        Scalar::U8 | Scalar::U16 => format!(
+        Scalar::U8 | Scalar::U16 | Scalar::U32 => format!(
             "super::__funk::int_result::<{}>({label}, __funk_r)",
             scalar.rust()
         ),
