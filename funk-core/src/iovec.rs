@@ -44,10 +44,14 @@ impl Plain for GuestIoVec {}
 
 /// The entries of the iovec array `(ptr, count)`, read straight from its
 /// bytes: the count limit, the array's alignment (4, as WASI requires) and
-/// its bounds are checked once, and the array is claimed as a shared region
-/// (so no mutable buffer of the call may overlap it).
+/// its bounds are checked once, and `region` lends the array as a shared
+/// region (so no mutable buffer of the call may overlap it).
 #[inline(always)]
-fn entries<'a>(view: &'a GuestView<'_>, ptr: u32, count: u32) -> Result<&'a [[u8; 8]], GuestError> {
+fn entries<'a>(
+    region: impl FnOnce(u64, u64) -> Result<&'a [u8], GuestError>,
+    ptr: u32,
+    count: u32,
+) -> Result<&'a [[u8; 8]], GuestError> {
     if count > MAX_IOVECS {
         return Err(GuestError::TooMany {
             what: "iovec count",
@@ -64,7 +68,7 @@ fn entries<'a>(view: &'a GuestView<'_>, ptr: u32, count: u32) -> Result<&'a [[u8
     }
     // At most 1024 entries of 8 bytes: no overflow.
     const ENTRY: u64 = std::mem::size_of::<GuestIoVec>() as u64;
-    let bytes = view.bytes(ptr.into(), u64::from(count) * ENTRY)?;
+    let bytes = region(ptr.into(), u64::from(count) * ENTRY)?;
     // Fixed-size chunks: reading an entry needs no bounds checks, and the
     // callers' loops over a slice inline.
     Ok(bytes.as_chunks::<8>().0)
@@ -108,22 +112,28 @@ impl<'a, S> Lift<'a, S> for &'a [IoSlice<'a>] {
         _: &mut S,
         (ptr, count): (u32, u32),
     ) -> Result<Self, GuestError> {
-        let entries = entries(view, ptr, count)?;
-        let slices = view.filling(entries.len());
-        let lent = match view.shared_only() {
-            // Nothing in the call is lent mutably: only bounds to check.
-            Some(memory) => lend_each(entries, slices, |entry| {
-                memory
-                    .bytes(entry.buf.into(), entry.buf_len.into())
-                    .map(IoSlice::new)
-            }),
-            // `entries` claimed the array: the view has memory.
-            None => lend_each(entries, slices, |entry| {
-                view.bytes_of_available(entry.buf.into(), entry.buf_len.into())
-                    .map(IoSlice::new)
-            }),
-        };
-        Ok(lent?)
+        match view.shared_only() {
+            // Nothing in the call is lent mutably: only bounds to check,
+            // with the memory's base and length in registers.
+            Some(memory) => {
+                let entries = entries(|ptr, len| memory.bytes(ptr, len), ptr, count)?;
+                let lent = lend_each(entries, view.filling(entries.len()), |entry| {
+                    memory
+                        .bytes(entry.buf.into(), entry.buf_len.into())
+                        .map(IoSlice::new)
+                })?;
+                Ok(lent)
+            }
+            None => {
+                let entries = entries(|ptr, len| view.bytes(ptr, len), ptr, count)?;
+                // `entries` claimed the array: the view has memory.
+                let lent = lend_each(entries, view.filling(entries.len()), |entry| {
+                    view.bytes_of_available(entry.buf.into(), entry.buf_len.into())
+                        .map(IoSlice::new)
+                })?;
+                Ok(lent)
+            }
+        }
     }
     fn describe() -> ParamType {
         ParamType::IoVecs { mutable: false }
@@ -139,7 +149,7 @@ impl<'a, S> Lift<'a, S> for &'a mut [IoSliceMut<'a>] {
         _: &mut S,
         (ptr, count): (u32, u32),
     ) -> Result<Self, GuestError> {
-        let entries = entries(view, ptr, count)?;
+        let entries = entries(|ptr, len| view.bytes(ptr, len), ptr, count)?;
         // `entries` claimed the array: the view has memory.
         lend_each(entries, view.filling(entries.len()), |entry| {
             view.bytes_mut_of_available(entry.buf.into(), entry.buf_len.into())
@@ -266,7 +276,7 @@ impl<'a, S> LiftAsync<'a, S> for &'a [IoSlice<'a>] {
         _: &mut S,
         (ptr, count): (u32, u32),
     ) -> Result<CopiedIoSlices, GuestError> {
-        let entries = entries(view, ptr, count)?;
+        let entries = entries(|ptr, len| view.bytes(ptr, len), ptr, count)?;
         let mut buffers = Vec::with_capacity(entries.len());
         for (index, entry) in entries.iter().map(entry).enumerate() {
             // `entries` claimed the array: the view has memory.
@@ -333,7 +343,7 @@ impl<'a, S> LiftAsync<'a, S> for &'a mut [IoSliceMut<'a>] {
         _: &mut S,
         (ptr, count): (u32, u32),
     ) -> Result<CopiedIoSlicesMut, GuestError> {
-        let entries = entries(view, ptr, count)?;
+        let entries = entries(|ptr, len| view.bytes(ptr, len), ptr, count)?;
         let mut data = Vec::new();
         let mut copied = Vec::with_capacity(entries.len());
         for (index, entry) in entries.iter().map(entry).enumerate() {
