@@ -191,9 +191,7 @@ fn param_checks(self_ty: &Type, function: &Function<'_>, names: &Names) -> Token
     let asynchronous = function.method.sig.asyncness.is_some();
     let lifetime = bound_lifetime();
     let predicates = function.params.iter().enumerate().map(|(i, param)| {
-        let (first, last) = type_ends(param.ty);
         let (static_ty, bound_ty) = (to_static(param.ty), to_bound(param.ty));
-        let close = respan(quote!(>), last);
         let list = &names.args[i];
         let (lift, flat) = match asynchronous {
             true => {
@@ -205,18 +203,16 @@ fn param_checks(self_ty: &Type, function: &Function<'_>, names: &Names) -> Token
             }
             false => (quote!(Lift), quote!(LiftFlat<#lifetime, #self_ty, #list>)),
         };
-        quote_spanned! {first=>
-            for<#lifetime> #static_ty: __funk::#lift<'static, #self_ty #close,
+        quote! {
+            for<#lifetime> #static_ty: __funk::#lift<'static, #self_ty>,
             for<#lifetime> #bound_ty: __funk::#flat,
         }
     });
-    let (first, last) = return_ends(function);
     let ret = to_static(&return_type(function));
-    let close = respan(quote!(>), last);
-    let ret = quote_spanned! {first=>
-        for<#lifetime> #ret: __funk::ReturnValue<#self_ty #close,
-    };
-    quote!(#(#predicates)* #ret)
+    quote! {
+        #(#predicates)*
+        for<#lifetime> #ret: __funk::ReturnValue<#self_ty>,
+    }
 }
 
 /// The one place each parameter type and the return type is checked: a
@@ -367,6 +363,17 @@ fn abi_aliases(self_ty: &Type, function: &Function<'_>, names: &Names) -> TokenS
     quote!(#(#aliases)*)
 }
 
+/// `let (__abiI, __args) = ...::split(__args);` for each argument, in
+/// order: the flat parameter list cut into each argument's words.
+pub(crate) fn split_args(names: &Names) -> TokenStream {
+    let Names { args, rest, .. } = names;
+    let splits = args.iter().enumerate().map(|(i, alias)| {
+        let (part, next) = (format_ident!("__abi{}", i), &rest[i + 1]);
+        quote!(let (#part, __args) = <#alias as __funk::Concat<#next>>::split(__args);)
+    });
+    quote!(#(#splits)*)
+}
+
 pub(crate) fn qualified(function: &Function<'_>) -> String {
     format!("{}::{}", function.namespace_text(), function.name.value())
 }
@@ -388,10 +395,7 @@ fn shim(
         ..
     } = names;
     let params = &rest[0];
-    let splits = args.iter().enumerate().map(|(i, alias)| {
-        let (part, next) = (format_ident!("__abi{}", i), &rest[i + 1]);
-        quote!(let (#part, __args) = <#alias as __funk::Concat<#next>>::split(__args);)
-    });
+    let splits = split_args(names);
     let values: Vec<_> = (0..args.len())
         .map(|i| format_ident!("__value{}", i))
         .collect();
@@ -442,7 +446,7 @@ fn shim(
                 __args: #params,
             ) -> ::core::result::Result<#results, __funk::Trap> {
                 let (mut __memory, __state) = __call.into_parts();
-                #(#splits)*
+                #splits
                 let __outs: #out = __args;
                 let __ret = {
                     let __lends_mutably: bool = false #(|| #mutable)*;

@@ -13,7 +13,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::Type;
 
 use crate::ast::Function;
-use crate::expand::{Names, lift_consts, qualified, return_static};
+use crate::expand::{Names, lift_consts, qualified, return_static, split_args};
 
 pub fn shim(
     self_ty: &Type,
@@ -32,10 +32,7 @@ pub fn shim(
         results,
     } = names;
     let params = &rest[0];
-    let splits = args.iter().enumerate().map(|(i, alias)| {
-        let (part, next) = (format_ident!("__abi{}", i), &rest[i + 1]);
-        quote!(let (#part, __args) = <#alias as __funk::Concat<#next>>::split(__args);)
-    });
+    let splits = split_args(names);
     let held: Vec<_> = (0..args.len())
         .map(|i| format_ident!("__held{}", i))
         .collect();
@@ -100,7 +97,7 @@ pub fn shim(
                 __H: __funk::AsyncHost<#self_ty> + '__h,
             {
                 async move {
-                    #(#splits)*
+                    #splits
                     let __outs: #out = __args;
                     let (#(mut #held,)*): (#(#held_types,)*) = {
                         let (mut __memory, __state) = __host.call().into_parts();
