@@ -31,6 +31,7 @@ pub mod preempt;
 pub mod process;
 pub mod registry;
 mod runtime;
+pub mod scheduler;
 pub mod state;
 pub mod timer;
 pub mod wasi;
@@ -45,4 +46,5 @@ pub use process::{Process, ProcessId};
 pub use runtime::{
     BuildError, Module, Pooling, ProcessHandle, Runtime, RuntimeBuilder, Settings, Spawn,
 };
+pub use scheduler::Scheduler;
 pub use state::{ProcessState, Stdio};

@@ -106,12 +106,9 @@ pub(crate) fn spawn(
             return Err(SpawnError::Instantiate(message));
         }
     };
-    shared.handle.spawn(crate::wasi::in_process_task(drive(
-        node.clone(),
-        process.clone(),
-        body,
-        request.exit,
-    )));
+    shared
+        .executor
+        .spawn(drive(node.clone(), process.clone(), body, request.exit));
     Ok(process)
 }
 

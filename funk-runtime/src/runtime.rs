@@ -26,6 +26,7 @@ use crate::lifecycle::{self, SpawnError, SpawnRequest};
 use crate::node::Node;
 use crate::outcome::{ExitStatus, Failure, ProcessExit};
 use crate::process::{Process, ProcessId};
+use crate::scheduler::{Executor, Scheduler};
 use crate::state::Stdio;
 
 /// Runtime-wide settings every process shares.
@@ -71,6 +72,10 @@ pub struct Settings {
     /// it: it runs wasm on stacks from a pool of its own, reused as they
     /// are.
     pub stack_zeroing: bool,
+    /// Where processes run: tasks of the tokio runtime (the default) or
+    /// funk's own workers, which keep processes that wake one another on
+    /// one thread ([`Scheduler`]).
+    pub scheduler: Scheduler,
 }
 
 /// Wasmtime's pooling allocator: slots for a number of processes' memories,
@@ -134,6 +139,7 @@ impl Default for Settings {
             memory_reservation: None,
             preemption: None,
             stack_zeroing: false,
+            scheduler: Scheduler::Tokio,
         }
     }
 }
@@ -142,6 +148,7 @@ impl Default for Settings {
 pub(crate) struct Shared {
     pub(crate) engine: Box<dyn Engine>,
     pub(crate) handle: Handle,
+    pub(crate) executor: Executor,
     pub(crate) settings: Settings,
     pub(crate) extensions: ExtensionSet,
 }
@@ -180,6 +187,9 @@ pub enum BuildError {
     /// Not inside a tokio runtime, and none was given.
     #[error("no tokio runtime: build the runtime inside one or pass its handle")]
     NoExecutor,
+    /// The worker threads of [`Scheduler::Local`] could not be started.
+    #[error("cannot start the runtime's worker threads: {0}")]
+    Workers(#[source] std::io::Error),
 }
 
 impl RuntimeBuilder {
@@ -253,11 +263,14 @@ impl RuntimeBuilder {
             None => Handle::try_current().map_err(|_| BuildError::NoExecutor)?,
         };
         let engine = crate::engine::build(&self.settings, &self.extensions)?;
+        let executor =
+            Executor::new(self.settings.scheduler, &handle).map_err(BuildError::Workers)?;
         let node = Node::new(self.settings.max_processes);
         Ok(Runtime {
             shared: Arc::new(Shared {
                 engine,
                 handle,
+                executor,
                 settings: self.settings,
                 extensions: self.extensions,
             }),

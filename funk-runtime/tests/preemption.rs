@@ -2,7 +2,9 @@
 //! `loop {}` on every worker thread leave a ping-pong pair a bounded round
 //! trip, a kill stops a spinner in bounded time, `max_fuel` stops a spinner
 //! and spares a process that stays under it, and a runtime that does not
-//! preempt refuses a compute limit.
+//! preempt refuses a compute limit; on tokio's executor and on the local
+//! workers (`Scheduler::Local`, the CLI's default) for each engine's
+//! default mechanism.
 //!
 //! The bounds are loose (a noisy, shared 2-core machine); the measured
 //! figures are printed (`--nocapture`) and the benchmark records them.
@@ -15,7 +17,8 @@ use std::time::{Duration, Instant};
 use common::{Harness, guard};
 use funk_runtime::process::KillCause;
 use funk_runtime::{
-    EngineKind, ExitStatus, Preemption, ProcessConfig, Settings, Spawn, SpawnError, Stdio,
+    EngineKind, ExitStatus, Preemption, ProcessConfig, Scheduler, Settings, Spawn, SpawnError,
+    Stdio,
 };
 
 /// The worker threads of every case's executor, and so its spinners.
@@ -39,6 +42,10 @@ macro_rules! on_every_mechanism {
                         crate::run(ENGINE, Preemption::epoch(), crate::$case).await;
                     }
                     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn epoch_on_local_workers() {
+                        crate::run_local(ENGINE, Preemption::epoch(), crate::$case).await;
+                    }
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                     async fn fuel() {
                         crate::run(ENGINE, Preemption::fuel(), crate::$case).await;
                     }
@@ -60,6 +67,10 @@ macro_rules! on_every_mechanism {
                     async fn injected() {
                         crate::run(ENGINE, Preemption::injected(), crate::$case).await;
                     }
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn injected_on_local_workers() {
+                        crate::run_local(ENGINE, Preemption::injected(), crate::$case).await;
+                    }
                 }
             )*
         }
@@ -72,20 +83,34 @@ on_every_mechanism! {
     max_fuel_stops_a_spinner_and_spares_a_light_process,
 }
 
+/// Runs `case` with processes on the test's tokio runtime.
 async fn run<F: Future<Output = ()>>(
     engine: EngineKind,
     preemption: Preemption,
     case: impl FnOnce(Harness, String) -> F,
 ) {
-    let h = harness(engine, preemption);
+    let h = harness(engine, preemption, Scheduler::Tokio);
     let label = format!("{engine}/{preemption:?}");
     guard(engine, case(h, label)).await;
 }
 
-fn harness(engine: EngineKind, preemption: Preemption) -> Harness {
+/// Runs `case` with processes on `WORKERS` local workers.
+async fn run_local<F: Future<Output = ()>>(
+    engine: EngineKind,
+    preemption: Preemption,
+    case: impl FnOnce(Harness, String) -> F,
+) {
+    let workers = std::num::NonZeroUsize::new(WORKERS);
+    let h = harness(engine, preemption, Scheduler::Local { workers });
+    let label = format!("{engine}/{preemption:?}/local");
+    guard(engine, case(h, label)).await;
+}
+
+fn harness(engine: EngineKind, preemption: Preemption, scheduler: Scheduler) -> Harness {
     Harness::new(Settings {
         engine,
         preemption: Some(preemption),
+        scheduler,
         ..Settings::default()
     })
 }
@@ -219,7 +244,7 @@ async fn without_preemption_a_compute_limit_is_refused() {
         EngineKind::Wasmer,
     ];
     for engine in engines {
-        let h = harness(engine, Preemption::Off);
+        let h = harness(engine, Preemption::Off, Scheduler::Tokio);
         let module = h.module(GUEST);
         let config = ProcessConfig {
             max_fuel: Some(1),

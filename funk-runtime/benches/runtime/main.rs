@@ -10,7 +10,12 @@
 //! cargo bench -p funk-runtime --bench runtime -- ring    # scenarios matching "ring"
 //! FUNK_BENCH_POOLING=off cargo bench -p funk-runtime --bench runtime    # Wasmtime on demand
 //! FUNK_BENCH_POOLING=12000 cargo bench -p funk-runtime --bench runtime  # a pool of 12000 only
+//! FUNK_BENCH_SCHEDULER=local cargo bench -p funk-runtime --bench runtime # one scheduler only
 //! ```
+//!
+//! Each engine runs on both schedulers (`Scheduler::Local`, funk's own
+//! workers, and `Scheduler::Tokio`); `FUNK_BENCH_WORKERS=N` sets the worker
+//! threads of both.
 //!
 //! Each figure is the median of several runs, in µs per operation (per
 //! spawn + join, per round trip, per hop, per message, per child). Every
@@ -23,9 +28,10 @@ mod guest_build;
 mod program;
 mod tokio_floor;
 
+use std::num::NonZeroUsize;
 use std::path::Path;
 
-use funk_runtime::{EngineKind, ExitStatus, Module, Pooling, Runtime, Settings};
+use funk_runtime::{EngineKind, ExitStatus, Module, Pooling, Runtime, Scheduler, Settings};
 use program::run_program;
 
 const RUNS: usize = 5;
@@ -141,6 +147,42 @@ fn settings(engine: EngineKind) -> Settings {
     }
 }
 
+/// The measured columns: each engine on funk's local workers, then on
+/// tokio's executor (`FUNK_BENCH_SCHEDULER=local` or `tokio`: one of them).
+fn columns() -> Vec<(EngineKind, Scheduler)> {
+    let local = Scheduler::Local {
+        workers: workers_from_env(),
+    };
+    let only = std::env::var("FUNK_BENCH_SCHEDULER").ok();
+    let mut columns = Vec::new();
+    for engine in [EngineKind::Wasmtime, EngineKind::Wasmer] {
+        for scheduler in [local, Scheduler::Tokio] {
+            if only
+                .as_deref()
+                .is_none_or(|name| name == scheduler_name(scheduler))
+            {
+                columns.push((engine, scheduler));
+            }
+        }
+    }
+    columns
+}
+
+fn scheduler_name(scheduler: Scheduler) -> &'static str {
+    match scheduler {
+        Scheduler::Local { .. } => "local",
+        Scheduler::Tokio => "tokio",
+    }
+}
+
+/// `FUNK_BENCH_WORKERS=N`: the worker threads of both schedulers (default:
+/// one per CPU), to see what cross-thread wake-ups cost.
+fn workers_from_env() -> Option<NonZeroUsize> {
+    std::env::var("FUNK_BENCH_WORKERS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+}
+
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
@@ -159,14 +201,9 @@ fn main() {
         Err(_) => vec![EngineKind::Wasmtime, EngineKind::Wasmer],
     };
     let wasm = guest();
-    // `FUNK_BENCH_WORKERS=N` sets the executor's worker threads (tokio's
-    // default: one per CPU), to see what cross-thread wake-ups cost.
     let mut executor = tokio::runtime::Builder::new_multi_thread();
-    if let Some(workers) = std::env::var("FUNK_BENCH_WORKERS")
-        .ok()
-        .and_then(|n| n.parse().ok())
-    {
-        executor.worker_threads(workers);
+    if let Some(workers) = workers_from_env() {
+        executor.worker_threads(workers.get());
     }
     let executor = executor.enable_all().build().unwrap();
     let mut table = Vec::new();
@@ -186,14 +223,17 @@ fn main() {
             format!("{:.2}", floor_mt / 1000.0),
             format!("{:.2}", floor_ct / 1000.0),
         ];
-        for engine in [EngineKind::Wasmtime, EngineKind::Wasmer] {
+        for (engine, scheduler) in columns() {
             if !engines.contains(&engine) {
                 row.push("-".into());
                 continue;
             }
             let ns = executor.block_on(async {
                 let runtime = Runtime::builder()
-                    .settings(settings(engine))
+                    .settings(Settings {
+                        scheduler,
+                        ..settings(engine)
+                    })
                     .host_functions(|_| Bench)
                     .build()
                     .unwrap();
@@ -209,10 +249,15 @@ fn main() {
         eprintln!("{}", row.join(" | "));
         table.push(row);
     }
+    let titles: Vec<String> = columns()
+        .into_iter()
+        .map(|(engine, scheduler)| format!("funk {engine} ({})", scheduler_name(scheduler)))
+        .collect();
     println!(
-        "\n| scenario (µs per op) | tokio multi-thread | tokio current-thread | funk Wasmtime | funk Wasmer |"
+        "\n| scenario (µs per op) | tokio multi-thread | tokio current-thread | {} |",
+        titles.join(" | ")
     );
-    println!("|---|---:|---:|---:|---:|");
+    println!("|---|---:|---:|{}", "---:|".repeat(titles.len()));
     for row in table {
         println!("| {} |", row.join(" | "));
     }

@@ -3,8 +3,8 @@
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
-use funk_runtime::{EngineKind, Preopen, ProcessConfig, Runtime, Settings};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use funk_runtime::{EngineKind, Preopen, ProcessConfig, Runtime, Scheduler, Settings};
 
 mod libtest;
 mod run;
@@ -43,13 +43,17 @@ struct RunArgs {
     /// of a bounds check per memory access.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     memory_reservation: Option<u64>,
-    /// Executor threads that run processes (default: one per CPU). One
-    /// keeps every wake-up on its thread: programs that mostly spawn and
-    /// message run faster (BENCHMARKS.md: spawn + join and a ring hop about
-    /// twice as fast on 2 CPUs), but processes no longer compute in
-    /// parallel.
+    /// Threads that run processes (default: one per CPU). With
+    /// `--scheduler tokio`, one keeps every wake-up on its thread:
+    /// programs that mostly spawn and message run faster, but processes no
+    /// longer compute in parallel.
     #[arg(long, value_name = "N")]
     workers: Option<NonZeroUsize>,
+    /// Where processes run: funk's workers, which keep processes that wake
+    /// one another on one thread and spread the rest (`local`), or tokio's
+    /// work-stealing executor (`tokio`).
+    #[arg(long, value_enum, default_value_t = SchedulerArg::Local)]
+    scheduler: SchedulerArg,
     /// Sets an environment variable for the guest (`K=V`).
     #[arg(long = "env", value_name = "K=V", value_parser = parse_env)]
     envs: Vec<(String, String)>,
@@ -58,6 +62,13 @@ struct RunArgs {
     /// Arguments for the guest (or, in test mode, for the test harness).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     args: Vec<String>,
+}
+
+/// The `--scheduler` choices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum SchedulerArg {
+    Local,
+    Tokio,
 }
 
 fn parse_engine(s: &str) -> Result<EngineKind, String> {
@@ -95,8 +106,17 @@ pub fn main() -> i32 {
     };
     init_logging(test_mode);
     let mut executor = tokio::runtime::Builder::new_multi_thread();
-    if let Some(workers) = args.workers {
-        executor.worker_threads(workers.get());
+    match args.scheduler {
+        SchedulerArg::Tokio => {
+            if let Some(workers) = args.workers {
+                executor.worker_threads(workers.get());
+            }
+        }
+        // Processes run on funk's workers; tokio's one thread drives the
+        // timers and sockets.
+        SchedulerArg::Local => {
+            executor.worker_threads(1);
+        }
     }
     let executor = match executor.enable_all().build() {
         Ok(executor) => executor,
@@ -126,6 +146,12 @@ async fn start(args: &RunArgs, test_mode: bool) -> Result<i32, String> {
         .settings(Settings {
             engine: args.engine,
             memory_reservation: args.memory_reservation,
+            scheduler: match args.scheduler {
+                SchedulerArg::Local => Scheduler::Local {
+                    workers: args.workers,
+                },
+                SchedulerArg::Tokio => Scheduler::Tokio,
+            },
             ..Settings::default()
         })
         .build()
@@ -186,7 +212,7 @@ fn init_logging(test_mode: bool) {
 
 #[cfg(test)]
 mod tests {
-    use super::{Cli, Command, parse_size};
+    use super::{Cli, Command, SchedulerArg, parse_size};
     use clap::Parser;
 
     #[test]
@@ -203,6 +229,24 @@ mod tests {
         );
         assert!(parse(&["funk", "run", "--workers", "0", "app.wasm"]).is_err());
         assert!(parse(&["funk", "test", "--workers", "x", "app.wasm"]).is_err());
+    }
+
+    #[test]
+    fn the_scheduler_is_local_unless_asked_for_tokio() {
+        let parse = |args: &[&str]| {
+            Cli::try_parse_from(args).map(|cli| match cli.command {
+                Command::Run(args) | Command::Test(args) => args.scheduler,
+            })
+        };
+        assert_eq!(
+            parse(&["funk", "run", "app.wasm"]).unwrap(),
+            SchedulerArg::Local
+        );
+        assert_eq!(
+            parse(&["funk", "test", "--scheduler", "tokio", "app.wasm"]).unwrap(),
+            SchedulerArg::Tokio
+        );
+        assert!(parse(&["funk", "run", "--scheduler", "beam", "app.wasm"]).is_err());
     }
 
     #[test]

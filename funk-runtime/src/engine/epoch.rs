@@ -43,9 +43,11 @@ pub(crate) fn start_ticker(engine: &wasmtime::Engine, tick: Duration) -> Result<
 }
 
 /// A process's running time, shared by its [`Timed`] futures and its epoch
-/// callback.
+/// callback. Only a process with a compute limit keeps one: reading a
+/// thread's CPU clock is a system call (two per poll), about a microsecond
+/// each on the project's machine, as much as the rest of a message hop.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct RunClock(Arc<Mutex<Clock>>);
+pub(crate) struct RunClock(Option<Arc<Mutex<Clock>>>);
 
 #[derive(Debug, Default)]
 struct Clock {
@@ -66,16 +68,25 @@ fn thread_cpu_time() -> Duration {
     )
 }
 
+fn lock(clock: &Mutex<Clock>) -> std::sync::MutexGuard<'_, Clock> {
+    clock.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 impl RunClock {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Clock> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    /// A clock that charges polls (`charged`), or one that keeps no time
+    /// and reads zero, for a process without a compute limit.
+    pub(crate) fn new(charged: bool) -> RunClock {
+        RunClock(charged.then(Arc::default))
     }
 
     /// The time run so far, the poll under way included. Called on the
     /// polling thread (from the epoch callback, inside the poll), whose CPU
     /// clock the poll under way started from.
     fn ran(&self) -> Duration {
-        let clock = self.lock();
+        let Some(clock) = &self.0 else {
+            return Duration::ZERO;
+        };
+        let clock = lock(clock);
         let current = clock.since.map_or(Duration::ZERO, |since| {
             thread_cpu_time().saturating_sub(since)
         });
@@ -100,10 +111,15 @@ pub(crate) struct Timed<F> {
 impl<F: Future> Future for Timed<F> {
     type Output = F::Output;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        self.clock.lock().since = Some(thread_cpu_time());
-        let polled = self.future.as_mut().poll(cx);
-        let mut clock = self.clock.lock();
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        // Unpin: the future is boxed.
+        let this = self.get_mut();
+        let Some(clock) = &this.clock.0 else {
+            return this.future.as_mut().poll(cx);
+        };
+        lock(clock).since = Some(thread_cpu_time());
+        let polled = this.future.as_mut().poll(cx);
+        let mut clock = lock(clock);
         if let Some(since) = clock.since.take() {
             clock.ran += thread_cpu_time().saturating_sub(since);
         }
@@ -148,7 +164,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_clock_charges_the_cpu_time_of_polls_and_not_waits() {
-        let clock = RunClock::default();
+        let clock = RunClock::new(true);
         clock
             .time(async {
                 spin_for(Duration::from_millis(5));
@@ -162,5 +178,14 @@ mod tests {
         // Outside a poll nothing is charged.
         spin_for(Duration::from_millis(5));
         assert_eq!(clock.ran(), ran);
+    }
+
+    #[tokio::test]
+    async fn a_clock_without_a_limit_to_serve_keeps_no_time() {
+        let clock = RunClock::new(false);
+        clock
+            .time(async { spin_for(Duration::from_millis(5)) })
+            .await;
+        assert_eq!(clock.ran(), Duration::ZERO);
     }
 }

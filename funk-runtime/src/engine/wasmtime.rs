@@ -420,7 +420,10 @@ impl super::Module for WasmtimeModule {
         args: Vec<EntryValue>,
     ) -> Result<BoxFuture<'static, Outcome>, String> {
         let max_fuel = state.config.max_fuel;
-        let clock = RunClock::default();
+        // Only epoch preemption's compute limit reads the clock.
+        let clock = RunClock::new(
+            max_fuel.is_some() && matches!(self.preemption, Preemption::Epoch { .. }),
+        );
         let begun = match &self.pooled {
             Some(pooled) => match self.begin(pooled, state, &clock) {
                 Err(Refused::PoolFull(state, _)) => self.begin(&self.pre, *state, &clock),
