@@ -3,6 +3,7 @@
 //! ```sh
 //! cargo bench -p funk-runtime --bench scale -- lunatic 100000 [wasmtime|wasmer] [ROUNDS]
 //! cargo bench -p funk-runtime --bench scale -- minimal 1000000
+//! FUNK_BENCH_SCHEDULER=local cargo bench -p funk-runtime --bench scale -- lunatic 100000
 //! ```
 //!
 //! `lunatic N`: the bench guest (crates.io `lunatic` crate) spawns N
@@ -27,7 +28,7 @@ use std::time::Instant;
 
 use funk_runtime::message::{DataMessage, Message};
 use funk_runtime::wasi::Output;
-use funk_runtime::{EngineKind, ExitStatus, ProcessConfig, Runtime, Settings};
+use funk_runtime::{EngineKind, ExitStatus, ProcessConfig, Runtime, Scheduler, Settings};
 use program::{program_config, spawn_program};
 use tokio::sync::Notify;
 
@@ -93,11 +94,18 @@ fn trim_heap() -> u64 {
 /// The runtime's settings: the defaults, or with
 /// `FUNK_BENCH_RESERVATION_MIB=M` an address-space reservation of M MiB per
 /// process's memory ([`Settings::memory_reservation`]).
+/// The runtime's settings; `FUNK_BENCH_SCHEDULER=local` runs processes
+/// on funk's local workers (as `funk run` does) instead of tokio's.
 fn settings(engine: EngineKind) -> Settings {
+    let scheduler = match std::env::var("FUNK_BENCH_SCHEDULER").ok().as_deref() {
+        Some("local") => Scheduler::Local { workers: None },
+        _ => Scheduler::Tokio,
+    };
     Settings {
         engine,
         max_processes: 2_000_000,
         memory_reservation: program::memory_reservation_from_env(),
+        scheduler,
         ..Settings::default()
     }
 }
