@@ -28,6 +28,12 @@ const INDEX_BITS: u32 = 20;
 const INDEX_MASK: u32 = (1 << INDEX_BITS) - 1;
 const MAX_GENERATION: u32 = (1 << (32 - INDEX_BITS)) - 1;
 
+/// A raw handle id's slot index and generation.
+#[inline]
+fn split_id(id: u32) -> (usize, u32) {
+    ((id & INDEX_MASK) as usize, id >> INDEX_BITS)
+}
+
 /// Why a handle does not name a usable resource.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -143,7 +149,7 @@ impl<T> Borrow<T> {
 
     /// The slot index of the checked handle.
     fn index(&self) -> usize {
-        (self.handle.raw() & INDEX_MASK) as usize
+        split_id(self.handle.raw()).0
     }
 }
 
@@ -404,7 +410,7 @@ impl ResourceTable {
     /// The slot index of a live id, or why it is not live.
     #[inline]
     fn live_index(&self, id: u32) -> Result<usize, HandleError> {
-        let (index, generation) = ((id & INDEX_MASK) as usize, id >> INDEX_BITS);
+        let (index, generation) = split_id(id);
         let slot = self
             .slots
             .get(index)
@@ -431,7 +437,7 @@ impl ResourceTable {
         let id = handle.into().raw();
         // The fast path: one slot load and three comparisons. A live entry's
         // generation is never 0, so a generation-0 id never matches here.
-        let (index, generation) = ((id & INDEX_MASK) as usize, id >> INDEX_BITS);
+        let (index, generation) = split_id(id);
         if let Some(Slot {
             generation: current,
             entry: Some(entry),
@@ -459,7 +465,7 @@ impl ResourceTable {
     #[inline]
     pub fn get_mut<T: Any>(&mut self, handle: impl Into<Handle<T>>) -> Result<&mut T, HandleError> {
         let id = handle.into().raw();
-        let (index, generation) = ((id & INDEX_MASK) as usize, id >> INDEX_BITS);
+        let (index, generation) = split_id(id);
         let live = matches!(
             self.slots.get(index),
             Some(Slot { generation: current, entry: Some(entry) })
@@ -490,6 +496,7 @@ impl ResourceTable {
     ) -> Result<T, HandleError> {
         let id = handle.into().raw();
         self.entry_mut(id)?.check::<T>(id)?;
+        // The free list keeps indices as the ids hold them.
         let index = id & INDEX_MASK;
         let slot = &mut self.slots[index as usize];
         let entry = slot.entry.take().ok_or(HandleError::Stale { id })?;

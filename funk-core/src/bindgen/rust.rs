@@ -774,13 +774,6 @@ fn tuple(pieces: Vec<Piece>) -> Piece {
     }
 }
 
-/// The result of the call: what the extern returns (its one wasm result,
-/// named `__funk_r`) and the out-values, as the wrapper's result.
-struct Returned {
-    piece: Piece,
-    status: Option<String>,
-}
-
 fn direct_scalar(label: &str, scalar: Scalar) -> String {
     match scalar {
         Scalar::I32 | Scalar::I64 | Scalar::F32 | Scalar::F64 => "__funk_r".into(),
@@ -929,9 +922,11 @@ fn build_wrapper(function: &Function) -> Option<String> {
     for param in &function.params {
         w.param(param.name, &param.ty)?;
     }
+    // The wrapper's result, built from what the extern returns (its one
+    // wasm result, named `__funk_r`) and the out-values; `status`: the
+    // error type when that wasm result is a status code.
     let mut status = None;
-    let piece = returned(&mut w, &function.ret, &mut status, true)?;
-    let returned = Returned { piece, status };
+    let result = returned(&mut w, &function.ret, &mut status, true)?;
     // The lowering must give exactly the wasm signature the host declares;
     // should a user type's description disagree with its ABI, there is no
     // safe wrapper (the raw import is still there).
@@ -978,7 +973,7 @@ fn build_wrapper(function: &Function) -> Option<String> {
     } else {
         line(&mut body, inner, &format!("{call};"));
     }
-    if let Some(error) = &returned.status {
+    if let Some(error) = &status {
         line(
             &mut body,
             inner,
@@ -994,14 +989,10 @@ fn build_wrapper(function: &Function) -> Option<String> {
         line(&mut body, inner, s);
     }
     if retries {
-        line(
-            &mut body,
-            inner,
-            &format!("return {};", returned.piece.value),
-        );
+        line(&mut body, inner, &format!("return {};", result.value));
         line(&mut body, outer, "}");
     } else {
-        line(&mut body, outer, &returned.piece.value);
+        line(&mut body, outer, &result.value);
     }
     let unsafety = if w.raw_pointers { "unsafe " } else { "" };
     let safety_doc = if w.raw_pointers {
@@ -1009,7 +1000,7 @@ fn build_wrapper(function: &Function) -> Option<String> {
     } else {
         ""
     };
-    let arrow = match returned.piece.ty.as_str() {
+    let arrow = match result.ty.as_str() {
         "()" => String::new(),
         ty => format!(" -> {ty}"),
     };
