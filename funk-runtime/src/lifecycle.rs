@@ -106,13 +106,18 @@ pub(crate) fn spawn(
             return Err(SpawnError::Instantiate(message));
         }
     };
-    shared
-        .executor
-        .spawn(drive(node.clone(), process.clone(), body, request.exit));
+    shared.executor.spawn(drive(
+        shared.clone(),
+        node.clone(),
+        process.clone(),
+        body,
+        request.exit,
+    ));
     Ok(process)
 }
 
 async fn drive(
+    shared: Arc<Shared>,
     node: Node,
     process: Arc<Process>,
     body: BoxFuture<'static, Outcome>,
@@ -130,6 +135,10 @@ async fn drive(
     if let Some(exit) = exit {
         let _ = exit.send(ProcessExit { id, status });
     }
+    // The runtime (its executor among it) outlives every process's task,
+    // also on Wasmer, where the process state, which holds it too, is
+    // dropped on the guest thread before the task's last wake-up.
+    drop(shared);
 }
 
 /// Polls a process's body unless it has been killed.

@@ -14,10 +14,15 @@
 //!   It leaves a lone task where it is for the same reason: that is the
 //!   next task of a busy worker (the other half of a ping-pong pair); an
 //!   idle worker that took it would make every exchange cross threads.
-//!   A lone task waits at most for the time slice of the task running
-//!   before it: when that one is preempted, it joins the queue behind the
-//!   lone task, and two tasks waiting make the queue stealable (and wake
-//!   an idle worker).
+//!   A lone task waits for the time slice of the task running before it:
+//!   when that one is preempted, it joins the queue behind the lone task,
+//!   and two tasks waiting make the queue stealable (and wake an idle
+//!   worker). Behind a poll that does not yield, an idle worker takes it
+//!   once it has watched that poll run for 20 µs: idle workers sleep with
+//!   a timeout (1 ms, doubling to 64 ms while they find nothing) to come
+//!   back and look.
+//! - The workers end when the executor is dropped and no task is alive
+//!   (queued, running or waiting): a task woken later still runs.
 //! - Every other task a worker runs comes from the shared queue when it has
 //!   one, so a wake-up from outside (a message from the embedder, a kill,
 //!   a timer) waits for at most one time slice of a busy worker's
@@ -41,7 +46,8 @@ use crossbeam_deque::{Injector, Steal, Stealer, Worker};
 use tokio::runtime::Handle;
 
 /// The workers of one runtime. Dropping it lets them end once no task of
-/// theirs is left (each task holds the queues it is scheduled on).
+/// theirs is left: a task still alive (queued, running or waiting for a
+/// wake-up) keeps them, since whatever wakes it needs a worker to run it.
 pub(crate) struct LocalExecutor {
     queues: Arc<Queues>,
 }
@@ -59,12 +65,23 @@ struct Queues {
     /// How many `asleep` flags are set, so a wake-up with nobody asleep
     /// reads one counter.
     asleep_count: AtomicUsize,
-    /// The executor was dropped: a worker that finds nothing to do ends.
+    /// The executor was dropped: once no task is alive, the workers end.
     closing: AtomicBool,
+    /// Tasks spawned and not yet finished or dropped.
+    alive: AtomicUsize,
 }
 
 /// The fewest waiting tasks that make a worker's queue worth stealing from.
 const STEALABLE: usize = 2;
+
+/// How long an idle worker sleeps at first before it looks again for work
+/// nobody woke it for, and at most (doubling each time it found nothing):
+/// a lone task behind a poll that does not yield (no preemption, or long
+/// work in a host function) is queued without waking anybody, so an idle
+/// worker must come back to watch it. Past the first, an idle worker wakes
+/// about 16 times a second.
+const LONE_TASK_RECHECK: (Duration, Duration) =
+    (Duration::from_millis(1), Duration::from_millis(64));
 
 /// How long an idle worker watches a busy worker that has one task waiting
 /// before it takes that task: longer than a message exchange (about a
@@ -107,6 +124,7 @@ impl LocalExecutor {
             workers: (0..workers.get()).map(|_| WorkerFlags::default()).collect(),
             asleep_count: AtomicUsize::new(0),
             closing: AtomicBool::new(false),
+            alive: AtomicUsize::new(0),
         });
         let mut threads = Vec::with_capacity(workers.get());
         for (index, local) in locals.into_iter().enumerate() {
@@ -138,6 +156,13 @@ impl LocalExecutor {
 
 /// Starts `task` on the workers of `queues`: see [`LocalExecutor::spawn`].
 fn spawn_on(queues: &Arc<Queues>, task: impl Future<Output = ()> + Send + 'static) {
+    queues.alive.fetch_add(1, Ordering::SeqCst);
+    let alive = Alive(queues.clone());
+    let task = async move {
+        // Dropped when the task finishes or is dropped unfinished.
+        let _alive = alive;
+        task.await;
+    };
     let queues = queues.clone();
     let schedule = move |runnable: Runnable, info: ScheduleInfo| {
         queues.schedule(runnable, info);
@@ -149,6 +174,22 @@ fn spawn_on(queues: &Arc<Queues>, task: impl Future<Output = ()> + Send + 'stati
         .spawn(move |_| task, WithInfo(schedule));
     handle.detach();
     runnable.schedule();
+}
+
+/// Counts a task as alive until it is dropped; the last one to go after
+/// the executor was dropped lets the workers end.
+struct Alive(Arc<Queues>);
+
+impl Drop for Alive {
+    fn drop(&mut self) {
+        let queues = &self.0;
+        if queues.alive.fetch_sub(1, Ordering::SeqCst) == 1
+            && queues.closing.load(Ordering::SeqCst)
+            && let Some(threads) = queues.threads.get()
+        {
+            queues.close(threads);
+        }
+    }
 }
 
 impl Drop for LocalExecutor {
@@ -200,7 +241,8 @@ impl Queues {
             return;
         };
         for (flags, thread) in self.workers.iter().zip(threads) {
-            if flags.asleep.swap(false, Ordering::SeqCst) {
+            // A load first: a swap would write every busy worker's line.
+            if flags.asleep.load(Ordering::Relaxed) && flags.asleep.swap(false, Ordering::SeqCst) {
                 self.asleep_count.fetch_sub(1, Ordering::SeqCst);
                 thread.unpark();
                 return;
@@ -213,8 +255,24 @@ impl Queues {
         !self.shared.is_empty() || self.stealers.iter().any(|s| s.len() >= STEALABLE)
     }
 
+    /// Whether the workers may end: the executor is gone and so is every
+    /// task.
+    fn finished(&self) -> bool {
+        self.closing.load(Ordering::SeqCst) && self.alive.load(Ordering::SeqCst) == 0
+    }
+
     /// A task for `local`'s worker from the shared queue or another worker.
     fn find_work(&self, index: usize, local: &Worker<Runnable>) -> Option<Runnable> {
+        let found = self.take_work(index, local);
+        // A batch big enough to share: an idle worker that looked while it
+        // was being moved here may have gone to sleep.
+        if found.is_some() && local.len() >= STEALABLE {
+            self.wake_one();
+        }
+        found
+    }
+
+    fn take_work(&self, index: usize, local: &Worker<Runnable>) -> Option<Runnable> {
         loop {
             let mut retry = false;
             match self.shared.steal_batch_and_pop(local) {
@@ -270,14 +328,15 @@ impl Queues {
         })
     }
 
-    /// Sleeps until woken, unless work turns up meanwhile.
-    fn sleep(&self, index: usize) {
+    /// Sleeps until woken or `recheck` has passed, unless work turns up
+    /// meanwhile.
+    fn sleep(&self, index: usize, recheck: Duration) {
         let flag = &self.workers[index].asleep;
         flag.store(true, Ordering::SeqCst);
         self.asleep_count.fetch_add(1, Ordering::SeqCst);
         fence(Ordering::SeqCst);
-        if !self.has_work() && !self.closing.load(Ordering::SeqCst) {
-            thread::park();
+        if !self.has_work() && !self.finished() {
+            thread::park_timeout(recheck);
         }
         // Woken (the waker cleared the flag), or not asleep after all, or
         // a spurious wake-up: clear it here if nobody did.
@@ -286,7 +345,8 @@ impl Queues {
         }
     }
 
-    /// Tells every worker to end once it has nothing to do.
+    /// Tells every worker to end once no task is alive (and wakes them to
+    /// see whether none is).
     fn close(&self, threads: &[Thread]) {
         self.closing.store(true, Ordering::SeqCst);
         for thread in threads {
@@ -304,12 +364,19 @@ fn run_worker(queues: Arc<Queues>, index: usize, local: Worker<Runnable>, handle
         });
     });
     let mut shared_first = false;
+    let (first_recheck, last_recheck) = LONE_TASK_RECHECK;
+    let mut recheck = first_recheck;
+    let runs = &queues.workers[index].runs;
     loop {
         shared_first = !shared_first;
         let next = CURRENT.with(|current| {
             let current = current.borrow();
             let local = &current.as_ref()?.local;
-            if shared_first && let Steal::Success(task) = queues.shared.steal() {
+            // `is_empty` first: two plain loads, where `steal` fences.
+            if shared_first
+                && !queues.shared.is_empty()
+                && let Steal::Success(task) = queues.shared.steal()
+            {
                 return Some(task);
             }
             local.pop().or_else(|| queues.find_work(index, local))
@@ -318,16 +385,22 @@ fn run_worker(queues: Arc<Queues>, index: usize, local: Worker<Runnable>, handle
             // The task's waker may queue it here again, so the thread-local
             // is not borrowed while it runs.
             Some(task) => {
-                queues.workers[index].runs.fetch_add(1, Ordering::Relaxed);
+                recheck = first_recheck;
+                // Only this thread writes it: no atomic read-modify-write.
+                runs.store(
+                    runs.load(Ordering::Relaxed).wrapping_add(1),
+                    Ordering::Relaxed,
+                );
                 task.run();
             }
-            None if queues.closing.load(Ordering::SeqCst) => break,
-            None => queues.sleep(index),
+            None if queues.finished() => break,
+            None => {
+                queues.sleep(index, recheck);
+                recheck = (recheck * 2).min(last_recheck);
+            }
         }
     }
-    // Tasks left in this worker's queue belong to no process any more
-    // (the executor is dropped only with the last process); dropping them
-    // cancels them.
+    // Every task has ended, so this worker's queue is empty.
     CURRENT.with(|current| current.borrow_mut().take());
 }
 
@@ -486,6 +559,52 @@ mod tests {
             (first, rx.await.unwrap())
         });
         assert_ne!(first, second, "both computed on one worker");
+    }
+
+    #[test]
+    fn a_lone_task_behind_a_poll_that_never_yields_is_taken() {
+        let (_tokio, local) = executor(2);
+        let queues = local.queues.clone();
+        let (waited, spun) = run(&local, async move {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let start = Instant::now();
+            spawn_on(&queues, async move {
+                let _ = tx.send(start.elapsed());
+            });
+            // One poll of a second: nothing queues behind the lone task.
+            while start.elapsed() < Duration::from_secs(1) {
+                std::hint::spin_loop();
+            }
+            let spun = start.elapsed();
+            (rx.recv().unwrap(), spun)
+        });
+        assert!(
+            waited < spun,
+            "the lone task waited {waited:?} for the poll to end"
+        );
+    }
+
+    #[test]
+    fn a_task_woken_after_its_executor_is_dropped_still_runs() {
+        let (_tokio, local) = executor(2);
+        let (wake, woken) = oneshot::channel::<u32>();
+        let (done, finished) = std::sync::mpsc::channel();
+        local.spawn(async move {
+            let _ = done.send(woken.await.unwrap());
+        });
+        let queues = Arc::downgrade(&local.queues);
+        drop(local);
+        thread::sleep(Duration::from_millis(20));
+        wake.send(9).unwrap();
+        assert_eq!(finished.recv_timeout(Duration::from_secs(30)), Ok(9));
+        let start = Instant::now();
+        while queues.upgrade().is_some() {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "a worker kept running"
+            );
+            thread::sleep(Duration::from_millis(1));
+        }
     }
 
     #[test]
