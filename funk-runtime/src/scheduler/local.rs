@@ -597,14 +597,7 @@ mod tests {
         thread::sleep(Duration::from_millis(20));
         wake.send(9).unwrap();
         assert_eq!(finished.recv_timeout(Duration::from_secs(30)), Ok(9));
-        let start = Instant::now();
-        while queues.upgrade().is_some() {
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "a worker kept running"
-            );
-            thread::sleep(Duration::from_millis(1));
-        }
+        wait_for_the_workers_to_end(&queues);
     }
 
     #[test]
@@ -623,6 +616,18 @@ mod tests {
         assert_eq!(got, 7);
     }
 
+    /// Waits until no worker holds `queues` any more.
+    fn wait_for_the_workers_to_end(queues: &std::sync::Weak<Queues>) {
+        let start = Instant::now();
+        while queues.upgrade().is_some() {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "a worker kept running"
+            );
+            thread::sleep(Duration::from_millis(1));
+        }
+    }
+
     #[test]
     fn a_panicking_task_leaves_its_worker_running() {
         let (_tokio, local) = executor(1);
@@ -636,13 +641,6 @@ mod tests {
         assert_eq!(run(&local, async { 1 }), 1);
         let queues = Arc::downgrade(&local.queues);
         drop(local);
-        let start = Instant::now();
-        while queues.upgrade().is_some() {
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "a worker kept running"
-            );
-            thread::sleep(Duration::from_millis(1));
-        }
+        wait_for_the_workers_to_end(&queues);
     }
 }
