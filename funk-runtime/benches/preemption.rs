@@ -13,6 +13,8 @@
 //! baseline of its engine, measured in the same run), and `fib` also runs
 //! natively, from the same source. Last, the cost of the injection pass
 //! itself at compile time, per MB of wasm. Prints a Markdown table.
+//! `FUNK_BENCH_SCHEDULER=local` runs the processes on funk's local workers
+//! (`Scheduler::Local`, as `funk run` does) instead of tokio's executor.
 
 #[path = "../../tests/support/guest_build.rs"]
 mod guest_build;
@@ -24,10 +26,11 @@ mod program;
 mod work;
 
 use std::hint::black_box;
+use std::num::NonZeroUsize;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use funk_runtime::{EngineKind, Preemption, Runtime};
+use funk_runtime::{EngineKind, Preemption, Runtime, Scheduler, Settings};
 use program::run_program;
 
 /// Runs of each compute workload; the median is reported.
@@ -133,9 +136,21 @@ struct Row {
 }
 
 async fn measure(engine: EngineKind, preemption: Preemption, wasm: &[u8]) -> Row {
+    // `FUNK_BENCH_SCHEDULER=local`: processes on funk's local workers (as
+    // `funk run` runs them) instead of tokio's.
+    let scheduler = match std::env::var("FUNK_BENCH_SCHEDULER").ok().as_deref() {
+        Some("local") => Scheduler::Local {
+            workers: NonZeroUsize::new(SPINNERS),
+        },
+        _ => Scheduler::Tokio,
+    };
     let runtime = Runtime::builder()
-        .engine(engine)
-        .preemption(preemption)
+        .settings(Settings {
+            engine,
+            preemption: Some(preemption),
+            scheduler,
+            ..Settings::default()
+        })
         .build()
         .expect("the runtime builds");
     let module = runtime.compile(wasm).expect("the guest compiles");
